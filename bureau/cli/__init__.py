@@ -33,7 +33,7 @@ def migrate() -> None:
     """Bring the shared schema and every tenant schema to the newest revision."""
     from bureau.tenants.migrate import migrate_all
 
-    report = with_engine(migrate_all)
+    report = with_engine(migrate_all, migrated=False)
     out.print(f"shared schema at {report.shared}")
     out.print(f"tenants migrated: {len(report.migrated)}, already up to date: {len(report.up_to_date)}")
     for slug, problem in report.failed.items():

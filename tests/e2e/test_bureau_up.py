@@ -1,0 +1,107 @@
+"""`bureau up` on a fresh data folder: embedded database, demo, HTTP, one owner, clean stop."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from typing import Any
+
+Bureau = Any  # the run_bureau fixture of tests/e2e/conftest.py
+
+START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 30
+
+
+def start_up(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bureau", "up", "--demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_healthy(process: subprocess.Popen[str], port: int) -> dict[str, str]:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"bureau up exited early: {process.stdout.read() if process.stdout else ''}")
+        try:
+            response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            if response.status_code == 200:
+                return dict(response.json())
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("bureau up did not answer /healthz in time")
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=STOP_TIMEOUT_S)
+    return output
+
+
+def test_bureau_up_serves_health_seeds_the_demo_and_owns_its_data_folder(
+    tmp_path: Path, run_bureau: Bureau, port: Any, env_for: Any
+) -> None:
+    data_dir, http_port = tmp_path / "data", port()
+    env = {"BUREAU_DATA_DIR": str(data_dir)}
+    up_env = env_for(BUREAU_DATA_DIR=str(data_dir), BUREAU_HTTP_PORT=str(http_port))
+    process = start_up(up_env)
+    try:
+        assert wait_healthy(process, http_port) == {"status": "ok", "database": "ok", "version": "0.1.0"}
+
+        second = run_bureau("up", "--port", str(port()), env=env)
+        assert second.returncode == 2
+        assert "already in use by Bureau" in second.stderr
+        assert f"pid {process.pid}" in " ".join(second.stderr.split())
+
+        shown = run_bureau("account", "show", "--tenant", "demo", "alice@demo.example", "--json", env=env, check=True)
+        accounts = {a["code"]: a for a in json.loads(shown.stdout)["accounts"]}
+        assert accounts["1000"]["balance_micros"] == 10_000_000
+        assert accounts["1000"]["balance"] == "10.00 USD"
+        bob = json.loads(
+            run_bureau("account", "show", "-t", "demo", "bob@northnet.example", "--json", env=env, check=True).stdout
+        )
+        assert bob["entity"]["prepaid"] is False
+        assert bob["entity"]["reseller_id"] is not None
+
+        assert run_bureau("ledger", "check", env=env).returncode == 0
+        verified = run_bureau("audit", "verify", env=env)
+        assert verified.returncode == 0, verified.stderr
+        assert "demo: ok" in verified.stdout
+    finally:
+        output = stop(process)
+    assert process.returncode == 0, output
+    assert "created tenant demo" in output
+    assert not (data_dir / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL still running after stop"
+
+    # A restart keeps the data and creates nothing new.
+    process = start_up(up_env)
+    try:
+        wait_healthy(process, http_port)
+    finally:
+        output = stop(process)
+    assert "demo: already in place" in output
+    shown = run_bureau("account", "show", "-t", "demo", "alice@demo.example", "--json", env=env, check=True)
+    assert {a["code"]: a for a in json.loads(shown.stdout)["accounts"]}["1000"]["balance_micros"] == 10_000_000
+
+
+def test_a_bad_setting_stops_start_up_naming_the_variable_and_what_is_allowed(
+    tmp_path: Path, run_bureau: Bureau
+) -> None:
+    result = run_bureau("up", env={"BUREAU_DATA_DIR": str(tmp_path), "BUREAU_HTTP_PORT": "eighty"})
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert "BUREAU_HTTP_PORT='eighty'" in message
+    assert "a port number from 1 to 65535" in message
+    assert not (tmp_path / "pg").exists(), "nothing should start when settings are wrong"
