@@ -20,6 +20,8 @@ FOLDERS = {
     "bureau.radius_proxy": "radius_proxy",
     "bureau.migrations": "migrations",
 }
+# git keeps no empty folder, so a code folder with no module yet is absent from a clean checkout.
+FOLDERS = {name: folder for name, folder in FOLDERS.items() if (ROOT / folder).is_dir()}
 DATA_SUFFIXES = ("*.mako", "*.ini", "*.dictionary", "dictionary.*", "*.html", "*.css", "*.js", "*.txt")
 
 
