@@ -30,7 +30,9 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     "XAF": 0, "XOF": 0, "ZAR": 2,
 }
 
-_DECIMAL = re.compile(r"^(?P<sign>[-+]?)(?P<whole>\d+)(?:\.(?P<frac>\d+))?$")
+# ASCII digits only (re.ASCII): `\d` would also take Arabic-Indic or full-width digits;
+# \Z, not $, so that a trailing newline is not an amount either.
+_DECIMAL = re.compile(r"^(?P<sign>[-+]?)(?P<whole>\d+)(?:\.(?P<frac>\d+))?\Z", re.ASCII)
 
 
 class MoneyError(ValueError):
@@ -93,9 +95,8 @@ class Amount:
 
     def minor_units(self) -> int:
         """Whole minor units (cents), rounded half-even."""
-        return round_to_minor(self.micros, self.currency) // (
-            MICROS_PER_UNIT // 10 ** currency_exponent(self.currency)
-        )
+        step: int = MICROS_PER_UNIT // 10 ** currency_exponent(self.currency)  # int ** int is Any to mypy
+        return round_to_minor(self.micros, self.currency) // step
 
     def __str__(self) -> str:
         return format_amount(self.micros, self.currency)
@@ -146,19 +147,17 @@ def round_to_minor(micros: int, currency: str) -> int:
     twice = 2 * remainder
     if twice > step or (twice == step and quotient % 2 == 1):
         quotient += 1
-    return quotient * step
+    return _require_int(quotient * step, "rounded amount")
 
 
 def format_amount(micros: int, currency: str, *, precise: bool = False) -> str:
     """ "10.00 USD"; with `precise`, every micro-unit digit that is not zero is kept."""
+    _require_int(micros, "amount")
     exponent = currency_exponent(currency)
     value = micros if precise else round_to_minor(micros, currency)
     sign = "-" if value < 0 else ""
     whole, frac = divmod(abs(value), MICROS_PER_UNIT)
     digits = f"{frac:06d}"
-    if precise:
-        digits = digits.rstrip("0").ljust(exponent, "0")
-    else:
-        digits = digits[:exponent]
+    digits = digits.rstrip("0").ljust(exponent, "0") if precise else digits[:exponent]
     number = f"{whole}.{digits}" if digits else str(whole)
     return f"{sign}{number} {currency}"

@@ -83,6 +83,14 @@ async def create_tenant(engine: AsyncEngine, slug: str, *, name: str, currency: 
             )
         ).one()
         tenant = _tenant(row)
+        leftover = await conn.scalar(
+            text("SELECT 1 FROM pg_namespace WHERE nspname = :schema"), {"schema": tenant.schema}
+        )
+        if leftover:
+            raise TenantError(
+                f"schema {tenant.schema} already exists without a registered tenant (left over from a "
+                "dropped tenant?); drop or rename it, or pick another slug"
+            )
         await conn.execute(text(f'CREATE SCHEMA "{tenant.schema}"'))
         scoped = await routing.scope(conn, tenant.ref, actor=actor)
         await migrate.upgrade_tenant(scoped, slug)

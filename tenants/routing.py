@@ -42,7 +42,7 @@ def validate_slug(slug: str) -> str:
         raise InvalidSlug("tenant slug is empty: use lower-case letters, digits and _")
     if len(slug) > SLUG_MAX_LENGTH:
         raise InvalidSlug(f"tenant slug {slug!r} is {len(slug)} characters; at most {SLUG_MAX_LENGTH} allowed")
-    if not _SLUG.match(slug):
+    if not _SLUG.fullmatch(slug):  # not match(): `$` would let "acme\n" through
         raise InvalidSlug(
             f"tenant slug {slug!r} may only hold lower-case letters, digits and _, "
             "and must start with a letter"

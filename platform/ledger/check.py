@@ -128,9 +128,10 @@ async def _check_balances(conn: AsyncConnection, report: LedgerReport) -> None:
     for row in rows:
         report.accounts += 1
         expected = int(row.total) * row.sign
-        if expected != int(row.balance):
+        balance = int(row.balance)  # SUM() of BIGINT is NUMERIC: a Decimal would print as 1.0300E+8
+        if expected != balance:
             report.problem(
-                f"account {row.id} ({row.code} of entity {row.entity_id}) has balance {row.balance}, "
+                f"account {row.id} ({row.code} of entity {row.entity_id}) has balance {balance}, "
                 f"its postings sum to {expected}"
             )
         if row.below_floor:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .. import money
@@ -24,6 +25,7 @@ CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 MAX_NAME_LENGTH = 200
 STATUSES = ("active", "suspended", "closed")
 MAIN_BALANCE = "1000"
+MAX_ID = 2**63 - 1  # ids are BIGINT
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,8 @@ def _entity(row: Row[Any]) -> Entity:
 
 
 def _check_code(code: str) -> None:
-    if not isinstance(code, str) or not CODE_PATTERN.match(code):
+    # fullmatch: `$` in match() would accept a trailing newline ("alice\n").
+    if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
         raise InvalidEntity(
             f"entity code {code!r} must be 1-128 letters, digits or . _ @ + -, starting with a letter or digit"
         )
@@ -120,9 +123,11 @@ async def create_entity(
     if await _code_taken(conn, code):
         raise InvalidEntity(f"an entity with code {code!r} already exists")
 
+    # ON CONFLICT: a concurrent create of the same code, committed after the check above,
+    # is refused like any duplicate instead of surfacing as a unique-violation error.
     row = (
         await conn.execute(
-            insert(entities)
+            pg_insert(entities)
             .values(
                 kind=kind.value,
                 code=code,
@@ -134,9 +139,12 @@ async def create_entity(
                 credit_limit_micros=credit_limit_micros,
                 attributes=dict(attributes or {}),
             )
+            .on_conflict_do_nothing(index_elements=[entities.c.code])
             .returning(*entities.c)
         )
-    ).one()
+    ).first()
+    if row is None:
+        raise InvalidEntity(f"an entity with code {code!r} already exists")
     entity = _entity(row)
     template = template_for(kind)
     account_ids = (
@@ -192,7 +200,8 @@ async def get_entity(conn: AsyncConnection, entity_id: int) -> Entity:
 async def find_entity(conn: AsyncConnection, ref: str) -> Entity:
     """An entity by id ("42") or by code ("northnet", "alice@demo.example")."""
     condition = entities.c.code == ref
-    if ref.isdigit():
+    # ASCII digits only (str.isdigit also takes Arabic-Indic digits), and only ids a BIGINT holds.
+    if ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
         condition = condition | (entities.c.id == int(ref))
     rows = (await conn.execute(select(entities).where(condition).order_by(entities.c.id))).all()
     if not rows:

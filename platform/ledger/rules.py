@@ -19,6 +19,7 @@ MAX_KEY_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 500
 MAX_BATCH = 1000
 MAX_ABS_AMOUNT = 2**62  # leaves headroom for balance sums in BIGINT
+MAX_METADATA_VALUES = 1000  # every key, list item and value of an entry's metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ def validate_entry(entry: NewEntry) -> None:
         raise InvalidEntry(
             f"entry {key!r} has {len(postings)} postings; an entry needs 2 to {MAX_POSTINGS}"
         )
+    _check_metadata(key, entry.metadata)
     totals: dict[str, int] = defaultdict(int)
     for number, posting in enumerate(postings, start=1):
         if not _is_int(posting.account_id) or posting.account_id <= 0:
@@ -82,6 +84,34 @@ def validate_entry(entry: NewEntry) -> None:
     if off:
         detail = ", ".join(f"{unit} off by {total:+d}" for unit, total in sorted(off.items()))
         raise UnbalancedEntry(f"entry {key!r} does not balance: {detail} (debits minus credits)")
+
+
+def _check_metadata(key: str, metadata: object) -> None:
+    """Metadata must come back from JSONB as it went in, or `ledger check` would report the
+    entry's content hash as broken: no floats (JSONB turns 1e16 into 10000000000000000),
+    only text keys, only JSON types."""
+    pending: list[tuple[str, object]] = [("metadata", metadata)]
+    if not isinstance(metadata, Mapping):
+        raise InvalidEntry(f"entry {key!r}: metadata must be a mapping, got {type(metadata).__name__}")
+    for _ in range(MAX_METADATA_VALUES):
+        if not pending:
+            return
+        path, value = pending.pop()
+        if isinstance(value, Mapping):
+            for name, item in value.items():
+                if not isinstance(name, str):
+                    raise InvalidEntry(f"entry {key!r}: {path} has a key {name!r} that is not text")
+                pending.append((f"{path}.{name}", item))
+        elif isinstance(value, list | tuple):
+            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+        elif isinstance(value, float):
+            raise InvalidEntry(
+                f"entry {key!r}: {path} is a float ({value!r}); write it as an integer or a decimal string"
+            )
+        elif value is not None and not isinstance(value, str | int):
+            raise InvalidEntry(f"entry {key!r}: {path} holds a {type(value).__name__}, which JSON cannot hold")
+    if pending:
+        raise InvalidEntry(f"entry {key!r}: metadata holds more than {MAX_METADATA_VALUES} values")
 
 
 def content_hash(entry: NewEntry) -> bytes:
