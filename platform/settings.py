@@ -83,6 +83,6 @@ def load_settings(**overrides: Any) -> Settings:
     if env_file and not Path(env_file).is_file():
         raise SettingsError(f"{PREFIX}SETTINGS_FILE={env_file!r}: no such file")
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file, **overrides)
     except ValidationError as exc:
         raise SettingsError("\n".join(_describe(dict(e)) for e in exc.errors())) from None

