@@ -20,14 +20,65 @@ MAX_ABS_MICROS = 2**63 - 1  # a BIGINT column holds every amount
 # ISO 4217 minor-unit exponents for the currencies Bureau accepts. A tenant's currency
 # must be one of these; the exponent decides how invoices and payments round.
 CURRENCY_EXPONENTS: dict[str, int] = {
-    "AED": 2, "ARS": 2, "AUD": 2, "BDT": 2, "BGN": 2, "BHD": 3, "BRL": 2, "CAD": 2,
-    "CHF": 2, "CLP": 0, "CNY": 2, "COP": 2, "CZK": 2, "DKK": 2, "EGP": 2, "EUR": 2,
-    "GBP": 2, "GHS": 2, "HKD": 2, "HUF": 2, "IDR": 2, "ILS": 2, "INR": 2, "ISK": 0,
-    "JOD": 3, "JPY": 0, "KES": 2, "KRW": 0, "KWD": 3, "LKR": 2, "MAD": 2, "MXN": 2,
-    "MYR": 2, "NGN": 2, "NOK": 2, "NZD": 2, "OMR": 3, "PEN": 2, "PHP": 2, "PKR": 2,
-    "PLN": 2, "QAR": 2, "RON": 2, "RSD": 2, "SAR": 2, "SEK": 2, "SGD": 2, "THB": 2,
-    "TND": 3, "TRY": 2, "TWD": 2, "TZS": 2, "UAH": 2, "UGX": 0, "USD": 2, "VND": 0,
-    "XAF": 0, "XOF": 0, "ZAR": 2,
+    "AED": 2,
+    "ARS": 2,
+    "AUD": 2,
+    "BDT": 2,
+    "BGN": 2,
+    "BHD": 3,
+    "BRL": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "CLP": 0,
+    "CNY": 2,
+    "COP": 2,
+    "CZK": 2,
+    "DKK": 2,
+    "EGP": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "GHS": 2,
+    "HKD": 2,
+    "HUF": 2,
+    "IDR": 2,
+    "ILS": 2,
+    "INR": 2,
+    "ISK": 0,
+    "JOD": 3,
+    "JPY": 0,
+    "KES": 2,
+    "KRW": 0,
+    "KWD": 3,
+    "LKR": 2,
+    "MAD": 2,
+    "MXN": 2,
+    "MYR": 2,
+    "NGN": 2,
+    "NOK": 2,
+    "NZD": 2,
+    "OMR": 3,
+    "PEN": 2,
+    "PHP": 2,
+    "PKR": 2,
+    "PLN": 2,
+    "QAR": 2,
+    "RON": 2,
+    "RSD": 2,
+    "SAR": 2,
+    "SEK": 2,
+    "SGD": 2,
+    "THB": 2,
+    "TND": 3,
+    "TRY": 2,
+    "TWD": 2,
+    "TZS": 2,
+    "UAH": 2,
+    "UGX": 0,
+    "USD": 2,
+    "VND": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "ZAR": 2,
 }
 
 # ASCII digits only (re.ASCII): `\d` would also take Arabic-Indic or full-width digits;
@@ -43,9 +94,7 @@ def currency_exponent(currency: str) -> int:
     """The ISO 4217 exponent of `currency`, or MoneyError naming what is allowed."""
     exponent = CURRENCY_EXPONENTS.get(currency)
     if exponent is None:
-        raise MoneyError(
-            f"unknown currency {currency!r}: use an ISO 4217 code such as USD, EUR or GBP"
-        )
+        raise MoneyError(f"unknown currency {currency!r}: use an ISO 4217 code such as USD, EUR or GBP")
     return exponent
 
 

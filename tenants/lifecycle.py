@@ -78,9 +78,7 @@ async def create_tenant(engine: AsyncEngine, slug: str, *, name: str, currency: 
         if await _find(conn, slug) is not None:
             raise TenantError(f"tenant {slug!r} already exists; pick another slug")
         row = (
-            await conn.execute(
-                insert(tenants).values(slug=slug, name=name, currency=currency).returning(*tenants.c)
-            )
+            await conn.execute(insert(tenants).values(slug=slug, name=name, currency=currency).returning(*tenants.c))
         ).one()
         tenant = _tenant(row)
         leftover = await conn.scalar(
@@ -133,8 +131,13 @@ async def set_status(engine: AsyncEngine, slug: str, status: str, *, actor: str)
             )
         ).one()
         scoped = await routing.scope(conn, tenant.ref, actor=actor)
-        await audit.record(scoped, f"tenant.{'suspend' if status == 'suspended' else 'resume'}",
-                           f"tenant:{slug}", before=tenant.status, after=status)
+        await audit.record(
+            scoped,
+            f"tenant.{'suspend' if status == 'suspended' else 'resume'}",
+            f"tenant:{slug}",
+            before=tenant.status,
+            after=status,
+        )
     return _tenant(row)
 
 

@@ -44,8 +44,7 @@ def validate_slug(slug: str) -> str:
         raise InvalidSlug(f"tenant slug {slug!r} is {len(slug)} characters; at most {SLUG_MAX_LENGTH} allowed")
     if not _SLUG.fullmatch(slug):  # not match(): `$` would let "acme\n" through
         raise InvalidSlug(
-            f"tenant slug {slug!r} may only hold lower-case letters, digits and _, "
-            "and must start with a letter"
+            f"tenant slug {slug!r} may only hold lower-case letters, digits and _, and must start with a letter"
         )
     if slug.startswith("pg_"):
         raise InvalidSlug(f"tenant slug {slug!r} may not start with 'pg_' (reserved by PostgreSQL)")

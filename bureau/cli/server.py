@@ -49,7 +49,9 @@ def _settings(host: str | None, port: int | None) -> Settings:
 
 
 def up(
-    demo: Annotated[bool, typer.Option("--demo", help="Create the demo ISP of the docs and print what it made.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Create the demo ISP of the docs and print what it made.")
+    ] = False,
     host: HostOpt = None,
     port: PortOpt = None,
 ) -> None:
@@ -58,7 +60,7 @@ def up(
     try:
         settings = _settings(host, port)
         _configure_logging(settings)
-        where = settings.database_url and "BUREAU_DATABASE_URL" or f"embedded PostgreSQL in {settings.data_dir}"
+        where = (settings.database_url and "BUREAU_DATABASE_URL") or f"embedded PostgreSQL in {settings.data_dir}"
         out.print(f"starting Bureau on {where}")
         with database_url(settings, exclusive=True) as url:
             asyncio.run(_up(url, settings, demo=demo))

@@ -41,7 +41,9 @@ def create(
     if as_json:
         print_json(_as_dict(tenant))
     else:
-        out.print(f"created tenant [bold]{tenant.slug}[/bold] ({tenant.name}, {tenant.currency}) in schema {tenant.schema}")
+        out.print(
+            f"created tenant [bold]{tenant.slug}[/bold] ({tenant.name}, {tenant.currency}) in schema {tenant.schema}"
+        )
 
 
 @app.command("list")

@@ -39,9 +39,7 @@ async def seal(conn: AsyncConnection) -> int:
     await conn.execute(select(func.pg_advisory_xact_lock(SEAL_LOCK_CLASS, tenant_id)))
     head = (
         await conn.execute(
-            select(audit_heads.c.last_seq, audit_heads.c.last_hash).where(
-                audit_heads.c.tenant_id == tenant_id
-            )
+            select(audit_heads.c.last_seq, audit_heads.c.last_hash).where(audit_heads.c.tenant_id == tenant_id)
         )
     ).first()
     seq, previous = (head.last_seq, head.last_hash) if head else (0, GENESIS)

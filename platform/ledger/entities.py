@@ -275,9 +275,7 @@ async def _move_main_guard(conn: AsyncConnection, entity: Entity, prepaid: bool)
             "settle it before switching to prepaid"
         )
     await conn.execute(
-        update(account_balances)
-        .where(account_balances.c.account_id == main.id)
-        .values(floor=0 if prepaid else None)
+        update(account_balances).where(account_balances.c.account_id == main.id).values(floor=0 if prepaid else None)
     )
 
 

@@ -55,16 +55,12 @@ def validate_entry(entry: NewEntry) -> None:
     """Raise InvalidEntry or UnbalancedEntry, naming what is wrong."""
     key = entry.idempotency_key
     if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
-        raise InvalidEntry(
-            f"idempotency key must be 1 to {MAX_KEY_LENGTH} characters, got {key!r}"
-        )
+        raise InvalidEntry(f"idempotency key must be 1 to {MAX_KEY_LENGTH} characters, got {key!r}")
     if not isinstance(entry.description, str) or len(entry.description) > MAX_DESCRIPTION_LENGTH:
         raise InvalidEntry(f"description must be text of at most {MAX_DESCRIPTION_LENGTH} characters")
     postings: Sequence[NewPosting] = entry.postings
     if not 2 <= len(postings) <= MAX_POSTINGS:
-        raise InvalidEntry(
-            f"entry {key!r} has {len(postings)} postings; an entry needs 2 to {MAX_POSTINGS}"
-        )
+        raise InvalidEntry(f"entry {key!r} has {len(postings)} postings; an entry needs 2 to {MAX_POSTINGS}")
     _check_metadata(key, entry.metadata)
     totals: dict[str, int] = defaultdict(int)
     for number, posting in enumerate(postings, start=1):

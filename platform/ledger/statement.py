@@ -34,9 +34,7 @@ class Statement:
     truncated: bool  # more than MAX_STATEMENT_LINES lines; closing is still exact
 
 
-async def statement_of_account(
-    conn: AsyncConnection, account_id: int, start: datetime, end: datetime
-) -> Statement:
+async def statement_of_account(conn: AsyncConnection, account_id: int, start: datetime, end: datetime) -> Statement:
     """Entries posted to one account in [start, end), with opening and closing balances."""
     if end <= start:
         raise ValueError(f"statement period must end after it starts ({start} .. {end})")
@@ -77,6 +75,4 @@ async def statement_of_account(
         amount = row.amount * head.sign
         running += amount
         lines.append(StatementLine(row.entry_id, row.posted_at, row.description, amount, running))
-    return Statement(
-        account, start, end, opening, tuple(lines), closing, truncated=len(rows) > MAX_STATEMENT_LINES
-    )
+    return Statement(account, start, end, opening, tuple(lines), closing, truncated=len(rows) > MAX_STATEMENT_LINES)

@@ -8,10 +8,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
-
-from typing import Any
 
 Bureau = Any  # the run_bureau fixture of tests/e2e/conftest.py
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bureau.tenants import routing
-
-from typing import Any
 
 Bureau = Any  # the run_bureau fixture of tests/e2e/conftest.py
 
@@ -57,10 +56,18 @@ async def test_ledger_check_and_audit_verify_exit_nonzero_on_tampered_rows(
     schema = routing.schema_name(slug)
     async with engine.begin() as conn:
         await conn.execute(text("SET LOCAL session_replication_role = replica"))  # an attacker bypassing triggers
-        await conn.execute(text(f'UPDATE "{schema}".account_balances SET balance = balance + 1 WHERE shard = 0 '
-                                f'AND account_id = (SELECT min(id) FROM "{schema}".accounts)'))
-        await conn.execute(text(f"UPDATE \"{schema}\".audit_log SET actor = 'someone-else' "
-                                f'WHERE id = (SELECT min(id) FROM "{schema}".audit_log)'))
+        await conn.execute(
+            text(
+                f'UPDATE "{schema}".account_balances SET balance = balance + 1 WHERE shard = 0 '
+                f'AND account_id = (SELECT min(id) FROM "{schema}".accounts)'
+            )
+        )
+        await conn.execute(
+            text(
+                f"UPDATE \"{schema}\".audit_log SET actor = 'someone-else' "
+                f'WHERE id = (SELECT min(id) FROM "{schema}".audit_log)'
+            )
+        )
 
     checked = run_bureau("ledger", "check", "--tenant", slug, env=env)
     assert checked.returncode == 1

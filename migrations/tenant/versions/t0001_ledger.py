@@ -48,8 +48,14 @@ def upgrade() -> None:
         sa.CheckConstraint("credit_limit_micros >= 0", name="ck_entities_credit_limit"),
         schema=T,
     )
-    op.create_index("uq_entities_one_isp", "entities", [sa.text("(kind = 'isp')")], unique=True,
-                    postgresql_where=sa.text("kind = 'isp'"), schema=T)
+    op.create_index(
+        "uq_entities_one_isp",
+        "entities",
+        [sa.text("(kind = 'isp')")],
+        unique=True,
+        postgresql_where=sa.text("kind = 'isp'"),
+        schema=T,
+    )
     op.create_index("ix_entities_reseller_id", "entities", ["reseller_id"], schema=T)
     op.create_table(
         "accounts",
@@ -113,8 +119,9 @@ def upgrade() -> None:
         sa.Column("chain_hash", sa.LargeBinary),
         schema=T,
     )
-    op.create_index("ix_audit_log_unsealed", "audit_log", ["id"], postgresql_where=sa.text("chain_seq IS NULL"),
-                    schema=T)
+    op.create_index(
+        "ix_audit_log_unsealed", "audit_log", ["id"], postgresql_where=sa.text("chain_seq IS NULL"), schema=T
+    )
     _append_only_triggers(context.config.attributes["tenant_schema"])
 
 
@@ -141,15 +148,23 @@ def _append_only_triggers(schema: str) -> None:
         END $$""")
     for table in APPEND_ONLY:
         if table == "audit_log":
-            op.execute(f"CREATE TRIGGER audit_seal_only BEFORE UPDATE ON {s}.audit_log "
-                       f"FOR EACH ROW EXECUTE FUNCTION {s}.audit_seal_only()")
-            op.execute(f"CREATE TRIGGER append_only BEFORE DELETE ON {s}.audit_log "
-                       f"FOR EACH ROW EXECUTE FUNCTION {s}.refuse_change()")
+            op.execute(
+                f"CREATE TRIGGER audit_seal_only BEFORE UPDATE ON {s}.audit_log "
+                f"FOR EACH ROW EXECUTE FUNCTION {s}.audit_seal_only()"
+            )
+            op.execute(
+                f"CREATE TRIGGER append_only BEFORE DELETE ON {s}.audit_log "
+                f"FOR EACH ROW EXECUTE FUNCTION {s}.refuse_change()"
+            )
         else:
-            op.execute(f"CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON {s}.{table} "
-                       f"FOR EACH ROW EXECUTE FUNCTION {s}.refuse_change()")
-        op.execute(f"CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON {s}.{table} "
-                   f"FOR EACH STATEMENT EXECUTE FUNCTION {s}.refuse_change()")
+            op.execute(
+                f"CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON {s}.{table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {s}.refuse_change()"
+            )
+        op.execute(
+            f"CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON {s}.{table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {s}.refuse_change()"
+        )
 
 
 def downgrade() -> None:
