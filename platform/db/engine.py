@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 POOL_SIZE = 10
 MAX_OVERFLOW = 10
 POOL_TIMEOUT_S = 30
+POOL_RECYCLE_S = 1800
 
 
 def async_url(url: str) -> str:
@@ -25,5 +26,10 @@ def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=MAX_OVERFLOW,
         pool_timeout=POOL_TIMEOUT_S,
-        pool_pre_ping=True,
+        # No pre-ping: with asyncpg it costs BEGIN, a ping and ROLLBACK (3 round trips)
+        # on every checkout, about 14% of a one-entry posting (docs/benchmarks.md). A
+        # connection the server dropped fails its statement instead, SQLAlchemy then
+        # invalidates the pool, and the caller's transaction is retried or reported.
+        pool_pre_ping=False,
+        pool_recycle=POOL_RECYCLE_S,
     )
