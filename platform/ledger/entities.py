@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .. import money
 from ..audit import log as audit
+from ..jsonsafe import NotJsonSafe, check_json_safe
 from .chart import EntityKind, template_for
 from .errors import EntityNotFound, InvalidEntity
 from .tables import account_balances, accounts, entities
@@ -84,6 +85,13 @@ def _check_name(name: str) -> None:
         raise InvalidEntity(f"name must be 1 to {MAX_NAME_LENGTH} characters, got {name!r}")
 
 
+def _check_attributes(attributes: Mapping[str, Any]) -> None:
+    try:
+        check_json_safe(attributes, "attributes")
+    except NotJsonSafe as exc:
+        raise InvalidEntity(str(exc)) from None
+
+
 def _check_credit_limit(value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidEntity(f"credit limit must be a non-negative integer of micro-units, got {value!r}")
@@ -107,6 +115,7 @@ async def create_entity(
     _check_code(code)
     _check_name(name)
     _check_credit_limit(credit_limit_micros)
+    _check_attributes(attributes or {})
     try:
         money.currency_exponent(currency)
     except money.MoneyError as exc:
@@ -241,6 +250,7 @@ async def update_entity(
         _check_credit_limit(credit_limit_micros)
         changes["credit_limit_micros"] = credit_limit_micros
     if attributes is not None:
+        _check_attributes(attributes)
         changes["attributes"] = dict(attributes)
     if prepaid is not None and prepaid != before.prepaid:
         changes["prepaid"] = prepaid

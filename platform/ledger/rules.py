@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..jsonsafe import NotJsonSafe, check_json_safe
 from .errors import InvalidEntry, UnbalancedEntry
 
 MAX_POSTINGS = 64
@@ -84,30 +85,11 @@ def validate_entry(entry: NewEntry) -> None:
 
 def _check_metadata(key: str, metadata: object) -> None:
     """Metadata must come back from JSONB as it went in, or `ledger check` would report the
-    entry's content hash as broken: no floats (JSONB turns 1e16 into 10000000000000000),
-    only text keys, only JSON types."""
-    pending: list[tuple[str, object]] = [("metadata", metadata)]
-    if not isinstance(metadata, Mapping):
-        raise InvalidEntry(f"entry {key!r}: metadata must be a mapping, got {type(metadata).__name__}")
-    for _ in range(MAX_METADATA_VALUES):
-        if not pending:
-            return
-        path, value = pending.pop()
-        if isinstance(value, Mapping):
-            for name, item in value.items():
-                if not isinstance(name, str):
-                    raise InvalidEntry(f"entry {key!r}: {path} has a key {name!r} that is not text")
-                pending.append((f"{path}.{name}", item))
-        elif isinstance(value, list | tuple):
-            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
-        elif isinstance(value, float):
-            raise InvalidEntry(
-                f"entry {key!r}: {path} is a float ({value!r}); write it as an integer or a decimal string"
-            )
-        elif value is not None and not isinstance(value, str | int):
-            raise InvalidEntry(f"entry {key!r}: {path} holds a {type(value).__name__}, which JSON cannot hold")
-    if pending:
-        raise InvalidEntry(f"entry {key!r}: metadata holds more than {MAX_METADATA_VALUES} values")
+    entry's content hash as broken."""
+    try:
+        check_json_safe(metadata, "metadata", max_values=MAX_METADATA_VALUES)
+    except NotJsonSafe as exc:
+        raise InvalidEntry(f"entry {key!r}: {exc}") from None
 
 
 def content_hash(entry: NewEntry) -> bytes:

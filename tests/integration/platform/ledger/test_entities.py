@@ -294,3 +294,9 @@ async def test_only_one_isp_entity_may_exist_in_a_tenant(books) -> None:
     with pytest.raises(IntegrityError, match=r"uq_entities_one_isp"):
         async with books.unit() as conn:
             await ent.create_entity(conn, kind=EntityKind.ISP, code="isp2", name="Second", currency="USD")
+
+
+async def test_entity_attributes_holding_a_float_are_refused_with_the_path(books) -> None:
+    """A float would come back from JSONB changed and break the audit record's hash."""
+    with pytest.raises(InvalidEntity, match=r"attributes.speed.down is a float"):
+        await books.subscriber(attributes={"speed": {"down": 10.5}})
