@@ -74,6 +74,23 @@ def test_bureau_up_serves_health_seeds_the_demo_and_owns_its_data_folder(
         assert bob["entity"]["prepaid"] is False
         assert bob["entity"]["reseller_id"] is not None
 
+        statement = json.loads(
+            run_bureau(
+                "account",
+                "statement",
+                "-t",
+                "demo",
+                "alice@demo.example",
+                "--account",
+                "1000",
+                "--json",
+                env=env,
+                check=True,
+            ).stdout
+        )
+        assert (statement["opening"], statement["closing"]) == (0, 10_000_000)
+        assert [line["description"] for line in statement["lines"]] == ["Opening balance of alice@demo.example"]
+
         assert run_bureau("ledger", "check", env=env).returncode == 0
         verified = run_bureau("audit", "verify", env=env)
         assert verified.returncode == 0, verified.stderr
