@@ -19,6 +19,17 @@ audit_app = typer.Typer(help="Seal and verify the hash-chained audit log.", no_a
 TenantOpt = Annotated[str | None, typer.Option("--tenant", "-t", help="One tenant slug (default: every tenant).")]
 
 
+def _report(slug: str, ok: bool, summary: str, headline: str, problems: list[str]) -> int:
+    """Print one tenant's check result; 1 when it found problems, else 0."""
+    if ok:
+        out.print(f"{slug}: ok ({summary})")
+        return 0
+    err.print(f"[red]{slug}: {headline}[/red]")
+    for problem in problems:
+        err.print(f"  {problem}")
+    return 1
+
+
 async def _targets(engine: AsyncEngine, slug: str | None) -> list[lifecycle.Tenant]:
     if slug:
         return [await lifecycle.get_tenant(engine, slug)]
@@ -34,13 +45,8 @@ def check(tenant: TenantOpt = None) -> None:
         for t in await _targets(engine, tenant):
             async with routing.tenant_unit(engine, t.ref) as conn:
                 report = await check_ledger(conn)
-            if report.ok:
-                out.print(f"{t.slug}: ok ({report.entries} entries, {report.accounts} accounts)")
-            else:
-                bad += 1
-                err.print(f"[red]{t.slug}: {len(report.problems)} problem(s)[/red]")
-                for problem in report.problems:
-                    err.print(f"  {problem}")
+            summary = f"{report.entries} entries, {report.accounts} accounts"
+            bad += _report(t.slug, report.ok, summary, f"{len(report.problems)} problem(s)", report.problems)
         return bad
 
     if with_engine(job):
@@ -71,13 +77,8 @@ def verify(tenant: TenantOpt = None) -> None:
                 await chain.seal(conn)
             async with routing.tenant_unit(engine, t.ref) as conn:
                 report = await chain.verify(conn)
-            if report.ok:
-                out.print(f"{t.slug}: ok ({report.checked} records, {report.unsealed} not yet sealed)")
-            else:
-                bad += 1
-                err.print(f"[red]{t.slug}: audit log tampered with[/red]")
-                for problem in report.problems:
-                    err.print(f"  {problem}")
+            summary = f"{report.checked} records, {report.unsealed} not yet sealed"
+            bad += _report(t.slug, report.ok, summary, "audit log tampered with", report.problems)
         return bad
 
     if with_engine(job):
