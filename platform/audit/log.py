@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Insert, LargeBinary, Text, bindparam, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..db.arrays import array_param
 from ..db.unit import actor_of
 from ..jsonsafe import check_json_safe
 from .tables import audit_log
@@ -39,20 +40,12 @@ def row_hash(at: datetime, actor: str, action: str, subject: str, details: Mappi
     return hashlib.sha256(text.encode()).digest()
 
 
-# Records travel as one array per column, so any number of them is one INSERT ... SELECT
-# (one statement on the server, where executemany would run one per record).
-def _array(name: str, item: Any) -> Any:
-    # Behind a scalar sub-select the planner cannot see the array's length, so the
-    # prepared statement settles on one generic plan instead of being planned per call.
-    return select(bindparam(name, type_=ARRAY(item))).scalar_subquery()
-
-
 _records = (
     func.unnest(
-        _array("a_action", Text),
-        _array("a_subject", Text),
-        _array("a_details", JSONB),
-        _array("a_row_hash", LargeBinary),
+        array_param("a_action", Text),
+        array_param("a_subject", Text),
+        array_param("a_details", JSONB),
+        array_param("a_row_hash", LargeBinary),
     )
     .table_valued("action", "subject", "details", "row_hash")
     .render_derived(name="a")

@@ -46,6 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import Alias
 
 from ..audit import log as audit
+from ..db.arrays import array_param
 from ..db.schema import TENANT
 from .errors import CurrencyMismatch, IdempotencyConflict, InsufficientFunds, InvalidEntry, UnknownAccount
 from .rules import MAX_BATCH, NewEntry, content_hash, validate_entry
@@ -73,16 +74,7 @@ class _Account:
 _entry_ids = DbSequence(f"{journal_entries.name}_{journal_entries.c.id.name}_seq", schema=TENANT)
 
 
-def _array(name: str, item: Any) -> Any:
-    """An array parameter behind a scalar sub-select, so the planner cannot see its length.
-
-    Its estimate is then the same whatever the batch size, so PostgreSQL settles on one
-    generic plan per prepared statement instead of planning every execution anew.
-    """
-    return select(bindparam(name, type_=ARRAY(item))).scalar_subquery()
-
-
-_wanted = func.unnest(_array("account_ids", BigInteger)).table_valued("id").render_derived(name="w")
+_wanted = func.unnest(array_param("account_ids", BigInteger)).table_valued("id").render_derived(name="w")
 
 # Short aliases: every table named in full carries the tenant schema, which SQLAlchemy
 # writes into the statement text anew on each execution.
@@ -101,11 +93,11 @@ _load_accounts_and_ids = select(
 
 _entry_rows = (
     func.unnest(
-        _array("e_id", BigInteger),
-        _array("e_key", Text),
-        _array("e_description", Text),
-        _array("e_hash", LargeBinary),
-        _array("e_metadata", JSONB),
+        array_param("e_id", BigInteger),
+        array_param("e_key", Text),
+        array_param("e_description", Text),
+        array_param("e_hash", LargeBinary),
+        array_param("e_metadata", JSONB),
     )
     .table_valued("id", "idempotency_key", "description", "content_hash", "metadata")
     .render_derived(name="e")
@@ -113,10 +105,10 @@ _entry_rows = (
 
 _posting_rows = (
     func.unnest(
-        _array("p_entry", BigInteger),
-        _array("p_account", BigInteger),
-        _array("p_amount", BigInteger),
-        _array("p_unit", Text),
+        array_param("p_entry", BigInteger),
+        array_param("p_account", BigInteger),
+        array_param("p_amount", BigInteger),
+        array_param("p_unit", Text),
     )
     .table_valued("entry_id", "account_id", "amount", "unit")
     .render_derived(name="p")
@@ -124,9 +116,9 @@ _posting_rows = (
 
 _delta_rows = (
     func.unnest(
-        _array("d_account", BigInteger),
-        _array("d_shard", SmallInteger),
-        _array("d_delta", BigInteger),
+        array_param("d_account", BigInteger),
+        array_param("d_shard", SmallInteger),
+        array_param("d_delta", BigInteger),
     )
     .table_valued("account_id", "shard", "delta")
     .render_derived(name="d")
