@@ -184,6 +184,22 @@ def parse_amount(text: str, currency: str | None = None) -> Amount:
     return Amount(parse_decimal_micros(number), currency)
 
 
+def divide_half_even(numerator: int, denominator: int) -> int:
+    """`numerator / denominator` rounded half-even to an integer; `denominator` > 0.
+
+    The one rounding rule of Bureau, used by rating, tax and proration for their single
+    division and by `round_to_minor`. Exact for any size of int, negative numerators
+    included (-2.5 rounds to -2, like 2.5 to 2); off the exact quotient by at most one half.
+    """
+    if denominator <= 0:
+        raise ZeroDivisionError(f"denominator must be positive, got {denominator}")
+    quotient, remainder = divmod(numerator, denominator)  # floor division: remainder >= 0
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2 == 1):
+        quotient += 1
+    return quotient
+
+
 def round_to_minor(micros: int, currency: str) -> int:
     """`micros` rounded half-even to the currency's minor unit, still in micro-units.
 
@@ -192,11 +208,7 @@ def round_to_minor(micros: int, currency: str) -> int:
     """
     _require_int(micros, "amount")
     step = MICROS_PER_UNIT // 10 ** currency_exponent(currency)
-    quotient, remainder = divmod(micros, step)  # floor division: remainder >= 0
-    twice = 2 * remainder
-    if twice > step or (twice == step and quotient % 2 == 1):
-        quotient += 1
-    return _require_int(quotient * step, "rounded amount")
+    return _require_int(divide_half_even(micros, step) * step, "rounded amount")
 
 
 def format_amount(micros: int, currency: str, *, precise: bool = False) -> str:

@@ -10,20 +10,9 @@ amounts (see `charge.py`).
 
 from __future__ import annotations
 
+from ..money import divide_half_even
 
-def divide_half_even(numerator: int, denominator: int) -> int:
-    """`numerator / denominator` rounded half-even to an integer; `denominator` > 0.
-
-    Exact for any size of int, negative numerators included (-2.5 rounds to -2, like 2.5
-    to 2). The result differs from the exact quotient by at most one half.
-    """
-    if denominator <= 0:
-        raise ZeroDivisionError(f"denominator must be positive, got {denominator}")
-    quotient, remainder = divmod(numerator, denominator)  # floor division: remainder >= 0
-    twice = 2 * remainder
-    if twice > denominator or (twice == denominator and quotient % 2 == 1):
-        quotient += 1
-    return quotient
+__all__ = ["divide_half_even", "round_up_to_multiple"]
 
 
 def round_up_to_multiple(value: int, step: int) -> int:
