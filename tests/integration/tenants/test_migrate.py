@@ -39,7 +39,7 @@ async def revision(engine: AsyncEngine, tenant: Tenant) -> str | None:
 
 async def test_a_new_tenant_is_at_the_head_revision(own_engine: AsyncEngine, make_own_tenant) -> None:
     tenant = await make_own_tenant("mig")
-    assert HEAD == "t0001"
+    assert HEAD is not None and HEAD.startswith("t")
     assert await revision(own_engine, tenant) == HEAD
 
 

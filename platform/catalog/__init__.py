@@ -1,0 +1,1 @@
+"""The catalog: plans, their versions and price components, subscriber classes, taxes."""
