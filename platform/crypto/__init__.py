@@ -1,0 +1,1 @@
+"""Password hashing and secret encryption: the one owner of both."""

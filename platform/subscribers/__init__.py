@@ -1,0 +1,1 @@
+"""Subscribers: resellers (VISPs) and their realms, customers and their services."""
