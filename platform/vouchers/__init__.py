@@ -1,0 +1,1 @@
+"""Prepaid vouchers: batches, sale, redemption onto a main balance, expiry and breakage."""
