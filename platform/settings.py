@@ -7,17 +7,20 @@ that names the variable, the value and what is allowed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "BUREAU_"
 _CREDENTIALS = re.compile(r"(://[^:/@]*:)[^@]*@")
 Port = int
+SECRET_KEY_BYTES = 32  # AES-256 (crypto.secretbox)
 
 
 def default_data_dir() -> Path:
@@ -44,6 +47,9 @@ class Settings(BaseSettings):
     radius_auth_port: Port = Field(1812, ge=1, le=65535, description="a port number from 1 to 65535")
     radius_acct_port: Port = Field(1813, ge=1, le=65535, description="a port number from 1 to 65535")
     broker_url: str | None = Field(None, description="an amqp:// or redis:// URL, or unset for PostgreSQL")
+    secret_key: SecretStr | None = Field(
+        None, description="base64 of 32 random bytes (e.g. `openssl rand -base64 32`), or unset for a generated key"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="one of debug, info, warning, error"
     )
@@ -57,12 +63,30 @@ class Settings(BaseSettings):
             value = "postgresql://" + value.removeprefix("postgres://")
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _key_bytes(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            decode_secret_key(value.get_secret_value())
+        return value
+
     @field_validator("broker_url")
     @classmethod
     def _known_broker(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("amqp://", "amqps://", "redis://", "rediss://")):
             raise ValueError("not an amqp:// or redis:// URL")
         return value
+
+
+def decode_secret_key(text: str) -> bytes:
+    """The 32 key bytes of a base64 text; ValueError (never quoting the text) otherwise."""
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64") from None
+    if len(key) != SECRET_KEY_BYTES:
+        raise ValueError(f"decodes to {len(key)} bytes, not {SECRET_KEY_BYTES}")
+    return key
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -74,6 +98,8 @@ def _describe(error: dict[str, Any]) -> str:
     if isinstance(value, str) and field.endswith("_url"):
         value = _CREDENTIALS.sub(r"\1***@", value)  # never echo a password
     shown = "(missing)" if value is None else repr(value)
+    if field == "secret_key" and value is not None:
+        shown = "(hidden)"  # never echo a key, not even a wrong one
     return f"{variable}={shown}: {error['msg']}; allowed: {allowed}"
 
 

@@ -6,7 +6,7 @@ import typer
 
 import bureau
 
-from . import account, checks, server, tenant
+from . import account, checks, importing, server, tenant
 from ._common import out, with_engine
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(tenant.app, name="tenant")
 app.add_typer(account.app, name="account")
 app.add_typer(checks.ledger_app, name="ledger")
 app.add_typer(checks.audit_app, name="audit")
+app.add_typer(importing.app, name="import")
 
 
 @app.command()
