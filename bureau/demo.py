@@ -1,34 +1,89 @@
 """`bureau up --demo`: the documented demo ISP of DESIGN.md §6, made idempotently.
 
-What exists so far: tenant `demo` (USD), reseller `northnet`, and the subscribers
-alice (prepaid, 10.00), carol (prepaid, 5.00) and bob (post-paid, sold by northnet),
-with opening balances posted as journal entries. Running it again changes nothing.
+Tenant `demo` (USD, realm demo.example) with reseller `northnet` (realm
+northnet.example, allowed to sell dsl-10), the plans prepaid-hourly (1.20 an hour,
+rated per second), prepaid-data (10.00 per GB) and dsl-10 (sign-up 15.00, 29.99 a
+month, 10 GB included then 10.00 per GB, taxed by locale), and the customers alice
+(prepaid-hourly, 10.00), carol (prepaid-data, 5.00) and bob (dsl-10, post-paid, sold
+by northnet), each with an active RADIUS login. Opening balances are journal entries.
+Running it again changes nothing; never rename what is here (outside tests use it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bureau.platform.catalog import classes, plans, taxes, versions
+from bureau.platform.catalog.components import PriceComponent, RecurringPeriod
+from bureau.platform.catalog.errors import NotFound as CatalogNotFound
+from bureau.platform.crypto.secretbox import SecretBox
 from bureau.platform.ledger import entities
-from bureau.platform.ledger.chart import EntityKind
 from bureau.platform.ledger.errors import EntityNotFound
 from bureau.platform.ledger.posting import post_entry
 from bureau.platform.ledger.rules import NewEntry, credit, debit
 from bureau.platform.money import parse_decimal_micros
+from bureau.platform.rating.tariff import GIGABYTE, HOUR, UsageRate
+from bureau.platform.rating.usage import Meter
+from bureau.platform.subscribers import customers, resellers, services
+from bureau.platform.subscribers.errors import NotFound as SubscriberNotFound
 from bureau.tenants import lifecycle, routing
+
+T = TypeVar("T")
 
 SLUG = "demo"
 NAME = "Demo ISP"
 CURRENCY = "USD"
+REALM = "demo.example"
 RESELLER = ("northnet", "NorthNet VISP", "northnet.example")
-SUBSCRIBERS = (
-    # code, name, prepaid, opening balance, sold by
-    ("alice@demo.example", "Alice", True, "10.00", None),
-    ("carol@demo.example", "Carol", True, "5.00", None),
-    ("bob@northnet.example", "Bob", False, "0", "northnet"),
+PRICES_FROM = datetime(2026, 1, 1, tzinfo=UTC)
+DOLLAR = 1_000_000
+TAX_CLASS = "standard"
+PLANS = (
+    # code, name, category, billing, components
+    (
+        "prepaid-hourly",
+        "Prepaid hourly",
+        "dialup",
+        "prepaid",
+        (PriceComponent.usage(UsageRate.flat(Meter.SECONDS, HOUR, 1_200_000)),),
+    ),
+    (
+        "prepaid-data",
+        "Prepaid data",
+        "dialup",
+        "prepaid",
+        (PriceComponent.usage(UsageRate.flat(Meter.OCTETS_TOTAL, GIGABYTE, 10 * DOLLAR)),),
+    ),
+    (
+        "dsl-10",
+        "DSL 10",
+        "dsl",
+        "postpaid",
+        (
+            PriceComponent.signup_fee(15 * DOLLAR, tax_class=TAX_CLASS),
+            PriceComponent.recurring(29_990_000, RecurringPeriod.MONTH, tax_class=TAX_CLASS),
+            PriceComponent.usage(
+                UsageRate.flat(Meter.OCTETS_TOTAL, GIGABYTE, 10 * DOLLAR, allowance=10 * GIGABYTE),
+                tax_class=TAX_CLASS,
+            ),
+        ),
+    ),
 )
+CATEGORIES = (("dialup", "Dial-up and prepaid"), ("dsl", "DSL"))
+SALES_TAX = ("Sales tax", taxes.Locale("US"), 500)  # 5.00 %, exclusive
+SUBSCRIBERS = (
+    # login (also the customer's code), name, plan, prepaid, opening balance, sold by, password
+    ("alice@demo.example", "Alice", "prepaid-hourly", True, "10.00", None, "alice-secret"),
+    ("carol@demo.example", "Carol", "prepaid-data", True, "5.00", None, "carol-secret"),
+    ("bob@northnet.example", "Bob", "dsl-10", False, "0", "northnet", "bob-secret"),
+)
+ADDRESS = customers.Address(country="US", state="CA", city="Springfield", postal_code="94000", lines=("1 Main St",))
 
 
 @dataclass
@@ -38,7 +93,20 @@ class DemoReport:
     existing: list[str] = field(default_factory=list)
 
 
-async def seed_demo(engine: AsyncEngine) -> DemoReport:
+async def _once(report: DemoReport, what: str, find: Callable[[], Awaitable[T]], make: Callable[[], Awaitable[T]]) -> T:
+    """`find()` it, or `make()` it when the lookup says it does not exist."""
+    try:
+        found = await find()
+    except (CatalogNotFound, SubscriberNotFound, EntityNotFound):
+        made = await make()
+        report.created.append(what)
+        return made
+    report.existing.append(what)
+    return found
+
+
+async def seed_demo(engine: AsyncEngine, box: SecretBox) -> DemoReport:
+    """Create whatever of the demo is missing; `box` seals the RADIUS passwords."""
     report = DemoReport()
     try:
         tenant = await lifecycle.get_tenant(engine, SLUG)
@@ -47,45 +115,127 @@ async def seed_demo(engine: AsyncEngine) -> DemoReport:
         tenant = await lifecycle.create_tenant(engine, SLUG, name=NAME, currency=CURRENCY, actor="demo")
         report.created.append(f"tenant {SLUG} ({NAME}, {CURRENCY})")
     async with routing.tenant_unit(engine, tenant.ref, actor="demo") as conn:
-        code, name, realm = RESELLER
-        reseller = await _entity(conn, report, code, kind=EntityKind.RESELLER, name=name, attributes={"realm": realm})
-        isp = await entities.isp_entity(conn)
-        opening = await entities.query_account(conn, isp.id, "3900")
-        for code, name, prepaid, amount, sold_by in SUBSCRIBERS:
-            subscriber = await _entity(
-                conn,
-                report,
-                code,
-                kind=EntityKind.SUBSCRIBER,
-                name=name,
-                prepaid=prepaid,
-                reseller_id=reseller.id if sold_by else None,
-                parent_id=reseller.id if sold_by else None,
-            )
-            micros = parse_decimal_micros(amount)
-            if micros:
-                main = await entities.query_account(conn, subscriber.id, "1000")
-                posted = await post_entry(
-                    conn,
-                    NewEntry(
-                        f"demo:opening:{code}",
-                        f"Opening balance of {code}",
-                        (debit(opening.id, micros, CURRENCY), credit(main.id, micros, CURRENCY)),
-                    ),
-                )
-                if not posted.replayed:
-                    report.created.append(f"opening balance {amount} {CURRENCY} for {code}")
+        await _catalog(conn, report)
+        await _sellers(conn, report)
+        await _subscribers(conn, report, box)
     return report
 
 
-async def _entity(
-    conn: AsyncConnection, report: DemoReport, code: str, *, kind: EntityKind, name: str, **fields: object
-) -> entities.Entity:
-    try:
-        found = await entities.find_entity(conn, code)
-        report.existing.append(f"{kind.value} {code}")
-        return found
-    except EntityNotFound:
-        made = await entities.create_entity(conn, kind=kind, code=code, name=name, currency=CURRENCY, **fields)  # type: ignore[arg-type]
-        report.created.append(f"{kind.value} {code}")
-        return made
+async def _catalog(conn: AsyncConnection, report: DemoReport) -> None:
+    for code, name in CATEGORIES:
+        await _once(
+            report,
+            f"category {code}",
+            partial(plans.get_category, conn, code),
+            partial(plans.create_category, conn, code, name),
+        )
+    for code, name, category, billing, components in PLANS:
+
+        async def make(
+            code: str = code,
+            name: str = name,
+            category: str = category,
+            billing: str = billing,
+            components: tuple[PriceComponent, ...] = components,
+        ) -> plans.Plan:
+            plan = await plans.create_plan(conn, code, name, category=category, billing=billing)
+            await versions.add_plan_version(conn, code, effective_from=PRICES_FROM, components=components)
+            return plan
+
+        await _once(report, f"plan {code}", partial(plans.get_plan, conn, code), make)
+    tax_name, locale, rate_bp = SALES_TAX
+    if not await taxes.tax_rates_for(conn, locale, TAX_CLASS, PRICES_FROM):
+        await taxes.create_tax_rate(
+            conn,
+            name=tax_name,
+            locale=locale,
+            tax_class=TAX_CLASS,
+            rate_bp=rate_bp,
+            inclusive=False,
+            effective_from=PRICES_FROM,
+        )
+        report.created.append(f"tax rate {tax_name} {rate_bp / 100:.2f}% ({locale.country})")
+    await _once(
+        report,
+        "subscriber class residential",
+        lambda: classes.get_subscriber_class(conn, "residential"),
+        lambda: classes.create_subscriber_class(conn, "residential", "Residential"),
+    )
+    for code, *_ in PLANS:
+        await classes.link_plan_to_class(conn, "residential", code)
+
+
+async def _sellers(conn: AsyncConnection, report: DemoReport) -> None:
+    await _once(
+        report,
+        f"realm {REALM}",
+        lambda: resellers.get_realm(conn, REALM),
+        lambda: resellers.add_realm(conn, REALM),
+    )
+    code, name, realm = RESELLER
+    await _once(
+        report,
+        f"reseller {code}",
+        lambda: resellers.get_reseller(conn, code),
+        lambda: resellers.create_reseller(
+            conn,
+            code=code,
+            name=name,
+            branding=resellers.Branding(name=name, primary_colour="#0a7cff", support_email="help@northnet.example"),
+            commission_bp=1000,
+            realms=(realm,),
+        ),
+    )
+    if await resellers.allow_plan(conn, code, "dsl-10"):
+        report.created.append(f"reseller {code} may sell dsl-10")
+
+
+async def _subscribers(conn: AsyncConnection, report: DemoReport, box: SecretBox) -> None:
+    isp = await entities.isp_entity(conn)
+    opening = await entities.query_account(conn, isp.id, "3900")
+    for login, name, plan, prepaid, amount, sold_by, password in SUBSCRIBERS:
+
+        async def make_customer(
+            login: str = login, name: str = name, prepaid: bool = prepaid, sold_by: str | None = sold_by
+        ) -> customers.Customer:
+            return await customers.create_customer(
+                conn,
+                code=login,
+                name=name,
+                email=f"{login.split('@')[0]}@mail.example",
+                address=ADDRESS,
+                reseller=sold_by,
+                subscriber_class="residential",
+                prepaid=prepaid,
+            )
+
+        await _once(report, f"customer {login}", partial(customers.get_customer, conn, login), make_customer)
+        try:
+            await services.find_service(conn, services.ServiceKind.RADIUS_LOGIN, login)
+            report.existing.append(f"RADIUS login {login}")
+        except SubscriberNotFound:
+            service = await services.add_service(
+                conn,
+                box,
+                customer=login,
+                kind=services.ServiceKind.RADIUS_LOGIN,
+                login=login,
+                plan=plan,
+                password=password,
+            )
+            await services.change_service_state(conn, service.id, services.ServiceState.ACTIVE)
+            report.created.append(f"RADIUS login {login} on {plan}")
+        micros = parse_decimal_micros(amount)
+        if micros:
+            entity = await entities.find_entity(conn, login)
+            main = await entities.query_account(conn, entity.id, "1000")
+            posted = await post_entry(
+                conn,
+                NewEntry(
+                    f"demo:opening:{login}",
+                    f"Opening balance of {login}",
+                    (debit(opening.id, micros, CURRENCY), credit(main.id, micros, CURRENCY)),
+                ),
+            )
+            if not posted.replayed:
+                report.created.append(f"opening balance {amount} {CURRENCY} for {login}")

@@ -19,6 +19,7 @@ from bureau.platform.audit import chain
 from bureau.platform.db.engine import create_engine
 from bureau.platform.settings import Settings, load_settings
 from bureau.runtime import database_url
+from bureau.secrets import secret_box
 from bureau.tenants import lifecycle, migrate, routing
 
 from ._common import EXPECTED, err, fail, out
@@ -91,11 +92,13 @@ async def _up(url: str, settings: Settings, *, demo: bool) -> None:
     for slug, problem in report.failed.items():
         err.print(f"[yellow]tenant {slug} could not be migrated: {problem}[/yellow]")
     if demo:
-        made = await seed_demo(engine)
+        made = await seed_demo(engine, secret_box(settings))
         for line in made.created:
             out.print(f"  demo: created {line}")
         if not made.created:
             out.print(f"  demo: already in place ({len(made.existing)} items)")
+        out.print("  demo: logins alice@demo.example / alice-secret, carol@demo.example / carol-secret,")
+        out.print("        bob@northnet.example / bob-secret (RADIUS comes with a later release)")
         out.print("  demo: try `bureau account show --tenant demo alice@demo.example`")
     sealer = asyncio.create_task(_seal_forever(engine))
     try:

@@ -125,6 +125,19 @@ async def get_service(conn: AsyncConnection, service_id: int, *, for_update: boo
     return _service(row)
 
 
+async def find_service(conn: AsyncConnection, kind: ServiceKind | str, login: str) -> Service:
+    """The service of `kind` with `login` (a RADIUS login's realm matches in any case)."""
+    service_kind: ServiceKind = _choice(ServiceKind, kind, "service kind")
+    if service_kind is ServiceKind.RADIUS_LOGIN and "@" in login:
+        user, _, realm = login.rpartition("@")
+        login = f"{user}@{realm.lower()}"
+    query = _service_query().where(services.c.kind == service_kind.value, services.c.login == login)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound(f"no {service_kind.value} service has login {login!r}")
+    return _service(row)
+
+
 async def _sellable_plan(conn: AsyncConnection, customer: Customer, plan_code: str) -> Plan:
     plan = await get_plan(conn, plan_code)
     if plan.status is not PlanStatus.ACTIVE:
