@@ -87,6 +87,7 @@ ISP = (
     AccountTemplate("4000", "Revenue: usage", C, hot=True),
     AccountTemplate("4010", "Revenue: recurring charges", C, hot=True),
     AccountTemplate("4020", "Revenue: sign-up fees", C),
+    AccountTemplate("4030", "Revenue: voucher breakage", C),
     AccountTemplate("4090", "Rounding differences", C),
     AccountTemplate("8900", "Total active sessions", C, sessions=True, hot=True),
     AccountTemplate("9900", "Amount used control", C, hot=True),

@@ -37,7 +37,7 @@ CASH_CLEARING = "1120"  # ISP: cash clearing, cash and cheque (what a sold batch
 VOUCHER_LIABILITY = "2200"  # ISP
 # Breakage should be its own revenue account; the chart has none yet (docs/vouchers.md),
 # so it is recognised as usage revenue, which is what the prepaid value would have bought.
-BREAKAGE_REVENUE = "4000"
+BREAKAGE_REVENUE = "4030"  # ISP chart: Revenue: voucher breakage
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from bureau.platform.ledger.chart import EntityKind, template_for
 from bureau.platform.ledger.check import check_ledger
 from bureau.platform.ledger.errors import InvalidEntry
 from bureau.platform.ledger.rules import NewEntry, credit, debit
@@ -53,7 +54,7 @@ async def test_a_sound_ledger_checks_clean(books) -> None:
     report = await check(books)
     assert report.ok, report.problems
     assert report.entries == 2
-    assert report.accounts == 13 + 6  # the ISP's chart and the subscriber's
+    assert report.accounts == len(template_for(EntityKind.ISP)) + len(template_for(EntityKind.SUBSCRIBER))
 
 
 async def test_the_append_only_trigger_is_what_the_attacker_must_disable(books) -> None:
