@@ -18,16 +18,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from ..db.columns import created_at
 from ..db.schema import tenant_metadata
-
-
-def _created_at() -> Column[object]:
-    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
-
 
 plan_categories = Table(
     "plan_categories",
@@ -35,7 +30,7 @@ plan_categories = Table(
     Column("id", BigInteger, Identity(), primary_key=True),
     Column("code", Text, nullable=False, unique=True),
     Column("name", Text, nullable=False),
-    _created_at(),
+    created_at(),
 )
 
 plans = Table(
@@ -47,7 +42,7 @@ plans = Table(
     Column("category_id", BigInteger, ForeignKey("plan_categories.id"), nullable=False, index=True),
     Column("billing", Text, nullable=False),
     Column("status", Text, nullable=False, server_default="active"),
-    _created_at(),
+    created_at(),
     CheckConstraint("billing IN ('prepaid', 'postpaid')", name="billing"),
     CheckConstraint("status IN ('active', 'retired')", name="status"),
 )
@@ -60,7 +55,7 @@ plan_versions = Table(
     Column("version", Integer, nullable=False),
     Column("effective_from", DateTime(timezone=True), nullable=False),
     Column("effective_to", DateTime(timezone=True)),
-    _created_at(),
+    created_at(),
     UniqueConstraint("plan_id", "version"),
     UniqueConstraint("plan_id", "effective_from"),
     CheckConstraint("version >= 1", name="version"),
@@ -96,7 +91,7 @@ subscriber_classes = Table(
     Column("id", BigInteger, Identity(), primary_key=True),
     Column("code", Text, nullable=False, unique=True),
     Column("name", Text, nullable=False),
-    _created_at(),
+    created_at(),
 )
 
 class_plans = Table(
@@ -104,7 +99,7 @@ class_plans = Table(
     tenant_metadata,
     Column("class_id", BigInteger, ForeignKey("subscriber_classes.id"), primary_key=True),
     Column("plan_id", BigInteger, ForeignKey("plans.id"), primary_key=True, index=True),
-    _created_at(),
+    created_at(),
 )
 
 tax_rates = Table(
@@ -120,7 +115,7 @@ tax_rates = Table(
     Column("inclusive", Boolean, nullable=False),
     Column("effective_from", DateTime(timezone=True), nullable=False),
     Column("effective_to", DateTime(timezone=True)),
-    _created_at(),
+    created_at(),
     CheckConstraint("country ~ '^[A-Z]{2}$'", name="country"),
     CheckConstraint("rate_bp BETWEEN 0 AND 10000", name="rate_bp"),
     CheckConstraint("effective_to IS NULL OR effective_to > effective_from", name="period"),

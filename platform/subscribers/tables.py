@@ -9,7 +9,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
     ForeignKey,
     Identity,
     Index,
@@ -18,21 +17,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from ..db.columns import created_at, updated_at
 from ..db.schema import tenant_metadata
-
-
-def _created_at() -> Column[object]:
-    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
-
-
-def _updated_at() -> Column[object]:
-    return Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now())
-
 
 resellers = Table(
     "resellers",
@@ -42,7 +32,7 @@ resellers = Table(
     Column("parent_id", BigInteger, ForeignKey("resellers.id")),
     Column("branding", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("commission_bp", Integer, nullable=False, server_default="0"),
-    _created_at(),
+    created_at(),
     CheckConstraint("commission_bp BETWEEN 0 AND 10000", name="ck_resellers_commission_bp"),
     CheckConstraint("parent_id IS NULL OR parent_id <> id", name="ck_resellers_parent"),
     Index("ix_resellers_parent_id", "parent_id"),
@@ -55,7 +45,7 @@ realms = Table(
     Column("realm", Text, nullable=False, unique=True),
     Column("reseller_id", BigInteger, ForeignKey("resellers.id")),
     Column("strip_realm", Boolean, nullable=False, server_default="false"),
-    _created_at(),
+    created_at(),
     CheckConstraint("realm = lower(realm)", name="ck_realms_lower"),
     Index("ix_realms_reseller_id", "reseller_id"),
 )
@@ -65,7 +55,7 @@ reseller_plans = Table(
     tenant_metadata,
     Column("reseller_id", BigInteger, ForeignKey("resellers.id"), primary_key=True),
     Column("plan_id", BigInteger, ForeignKey("plans.id"), primary_key=True),
-    _created_at(),
+    created_at(),
     Index("ix_reseller_plans_plan_id", "plan_id"),
 )
 
@@ -86,8 +76,8 @@ customers = Table(
     Column("address_lines", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
     Column("class_id", BigInteger, ForeignKey("subscriber_classes.id")),
     Column("reseller_id", BigInteger, ForeignKey("resellers.id")),
-    _created_at(),
-    _updated_at(),
+    created_at(),
+    updated_at(),
     CheckConstraint("number >= 1", name="ck_customers_number"),
     CheckConstraint("country ~ '^[A-Z]{2}$'", name="ck_customers_country"),
     Index("ix_customers_reseller_id", "reseller_id"),
@@ -105,8 +95,8 @@ services = Table(
     Column("password_hash", Text),
     Column("password_secret", LargeBinary),
     Column("quota_mb", Integer),
-    _created_at(),
-    _updated_at(),
+    created_at(),
+    updated_at(),
     UniqueConstraint("kind", "login", name="uq_services_kind_login"),
     CheckConstraint(
         "kind IN ('radius_login', 'mailbox', 'web', 'ftp', 'disk_quota', 'domain')", name="ck_services_kind"
