@@ -89,6 +89,8 @@ ISP = (
     AccountTemplate("4020", "Revenue: sign-up fees", C),
     AccountTemplate("4030", "Revenue: voucher breakage", C),
     AccountTemplate("4090", "Rounding differences", C),
+    AccountTemplate("4900", "Revenue: adjustments", C),
+    AccountTemplate("5000", "Reseller commission expense", D),
     AccountTemplate("8900", "Total active sessions", C, sessions=True, hot=True),
     AccountTemplate("9900", "Amount used control", C, hot=True),
 )

@@ -1,0 +1,297 @@
+"""The billing cycle: service history, usage, invoices, payments, credit notes.
+
+- `service_periods`: when each service was billable (active or suspended) and on which
+  plan; the bill run prorates recurring charges from it.
+- `usage_records`: post-paid usage per service (seconds, octets, time-of-day seconds),
+  one row per source (an accounting session, an import line), idempotent on it.
+- `counters`: gapless per-tenant sequences (invoice and credit note numbers); a number
+  is drawn in the transaction that uses it, so a rollback leaves no gap.
+- `bill_runs`, `invoices`, `invoice_lines`: the month-end and what it issued; one invoice
+  per customer and period.
+- `payments`, `payment_allocations`, `credit_notes`, `adjustments`.
+- Price components gain `volume_discount` and `range_pricing` kinds (their rule is JSON
+  in `rate`).
+- The ISP chart gains 4900 Revenue: adjustments and 5000 Reseller commission expense.
+
+Revision ID: t0005
+Revises: t0004
+Create Date: 2026-11-23
+"""
+
+import sqlalchemy as sa
+from alembic import context, op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "t0005"
+down_revision = "t0004"
+branch_labels = None
+depends_on = None
+
+T = "tenant"  # placeholder, translated to the tenant's schema
+MICROS = sa.BigInteger
+NEW_ISP_ACCOUNTS = (("4900", "Revenue: adjustments", -1), ("5000", "Reseller commission expense", 1))
+
+
+def _now() -> sa.sql.elements.TextClause:
+    return sa.text("now()")
+
+
+def _created_at() -> sa.Column[object]:
+    return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now())
+
+
+def _id() -> sa.Column[object]:
+    return sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True)
+
+
+def _money(name: str, **kw: object) -> sa.Column[object]:
+    return sa.Column(name, MICROS, nullable=False, server_default="0", **kw)  # type: ignore[arg-type]
+
+
+def upgrade() -> None:
+    schema = f'"{context.config.attributes["tenant_schema"]}"'
+    _catalog(schema)
+    _history_and_usage(schema)
+    _invoices()
+    _payments()
+    _isp_accounts(schema)
+    for table in ("invoice_lines", "credit_notes", "payment_allocations", "adjustments", "usage_records"):
+        op.execute(
+            f"CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON {schema}.{table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_change()"
+        )
+    for table in ("invoices", "payments"):
+        op.execute(
+            f"CREATE TRIGGER no_delete BEFORE DELETE ON {schema}.{table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_change()"
+        )
+
+
+def _catalog(schema: str) -> None:
+    op.execute(f"ALTER TABLE {schema}.price_components DROP CONSTRAINT ck_price_components_kind")
+    op.execute(f"ALTER TABLE {schema}.price_components DROP CONSTRAINT ck_price_components_usage")
+    op.create_check_constraint(
+        "ck_price_components_kind",
+        "price_components",
+        "kind IN ('signup_fee', 'recurring', 'usage', 'volume_discount', 'range_pricing')",
+        schema=T,
+    )
+    op.create_check_constraint(
+        "ck_price_components_usage",
+        "price_components",
+        "(kind IN ('usage', 'volume_discount', 'range_pricing') AND rate IS NOT NULL AND amount_micros IS NULL)"
+        " OR (kind IN ('signup_fee', 'recurring') AND rate IS NULL AND amount_micros IS NOT NULL)",
+        schema=T,
+    )
+
+
+def _history_and_usage(schema: str) -> None:
+    op.create_table(
+        "service_periods",
+        _id(),
+        sa.Column("service_id", sa.BigInteger, sa.ForeignKey(f"{T}.services.id"), nullable=False),
+        sa.Column("plan_id", sa.BigInteger, sa.ForeignKey(f"{T}.plans.id"), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True)),
+        sa.CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ck_service_periods_order"),
+        schema=T,
+    )
+    op.create_index("ix_service_periods_service_id", "service_periods", ["service_id", "started_at"], schema=T)
+    op.create_index(
+        "uq_service_periods_open",
+        "service_periods",
+        ["service_id"],
+        unique=True,
+        schema=T,
+        postgresql_where=sa.text("ended_at IS NULL"),
+    )
+    op.execute(
+        f"INSERT INTO {schema}.service_periods (service_id, plan_id, started_at) "
+        f"SELECT id, plan_id, updated_at FROM {schema}.services WHERE state IN ('active', 'suspended')"
+    )
+    op.create_table(
+        "usage_records",
+        _id(),
+        sa.Column("service_id", sa.BigInteger, sa.ForeignKey(f"{T}.services.id"), nullable=False),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seconds", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("octets_in", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("octets_out", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("band_seconds", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+        _created_at(),
+        sa.UniqueConstraint("service_id", "source", name="uq_usage_records_source"),
+        sa.CheckConstraint("seconds >= 0 AND octets_in >= 0 AND octets_out >= 0", name="ck_usage_records_positive"),
+        schema=T,
+    )
+    op.create_index("ix_usage_records_service_id", "usage_records", ["service_id", "started_at"], schema=T)
+
+
+def _invoices() -> None:
+    op.create_table(
+        "counters",
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("value", sa.BigInteger, nullable=False, server_default="0"),
+        schema=T,
+    )
+    op.create_table(
+        "bill_runs",
+        _id(),
+        sa.Column("period_start", sa.Date, nullable=False, unique=True),
+        sa.Column("period_end", sa.Date, nullable=False),
+        sa.Column("status", sa.Text, nullable=False, server_default="running"),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+        sa.Column("finished_at", sa.DateTime(timezone=True)),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+        sa.CheckConstraint("status IN ('running', 'finished')", name="ck_bill_runs_status"),
+        schema=T,
+    )
+    op.create_table(
+        "invoices",
+        _id(),
+        sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
+        sa.Column("number", sa.Text, nullable=False, unique=True),
+        sa.Column("customer_id", sa.BigInteger, sa.ForeignKey(f"{T}.customers.id"), nullable=False),
+        sa.Column("reseller_id", sa.BigInteger, sa.ForeignKey(f"{T}.resellers.id")),
+        sa.Column("bill_run_id", sa.BigInteger, sa.ForeignKey(f"{T}.bill_runs.id"), nullable=False),
+        sa.Column("period_start", sa.Date, nullable=False),
+        sa.Column("period_end", sa.Date, nullable=False),
+        sa.Column("issue_date", sa.Date, nullable=False),
+        sa.Column("due_date", sa.Date, nullable=False),
+        sa.Column("currency", sa.Text, nullable=False),
+        sa.Column("prepaid", sa.Boolean, nullable=False),
+        _money("net_micros"),
+        _money("tax_micros"),
+        _money("gross_micros"),
+        _money("opening_balance_micros"),
+        _money("payments_received_micros"),
+        _money("balance_due_micros"),
+        _money("paid_micros"),
+        _money("credited_micros"),
+        sa.Column("entry_id", sa.BigInteger, nullable=False),
+        sa.Column("document", JSONB, nullable=False),
+        _created_at(),
+        sa.UniqueConstraint("customer_id", "period_start", name="uq_invoices_customer_period"),
+        sa.CheckConstraint("paid_micros >= 0 AND credited_micros >= 0", name="ck_invoices_settled"),
+        sa.CheckConstraint("paid_micros + credited_micros <= gross_micros", name="ck_invoices_overpaid"),
+        schema=T,
+    )
+    op.create_index("ix_invoices_reseller_id", "invoices", ["reseller_id"], schema=T)
+    op.create_index("ix_invoices_bill_run_id", "invoices", ["bill_run_id"], schema=T)
+    op.create_table(
+        "invoice_lines",
+        sa.Column("invoice_id", sa.BigInteger, sa.ForeignKey(f"{T}.invoices.id"), primary_key=True),
+        sa.Column("position", sa.SmallInteger, primary_key=True),
+        sa.Column("service_id", sa.BigInteger, sa.ForeignKey(f"{T}.services.id")),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("description", sa.Text, nullable=False),
+        sa.Column("quantity", sa.Text, nullable=False),
+        sa.Column("unit", sa.Text, nullable=False),
+        sa.Column("unit_price_micros", MICROS, nullable=False),
+        sa.Column("net_micros", MICROS, nullable=False),
+        sa.Column("tax_rate_bp", sa.Integer, nullable=False),
+        sa.Column("tax_micros", MICROS, nullable=False),
+        sa.Column("gross_micros", MICROS, nullable=False),
+        sa.Column("account_code", sa.Text, nullable=False),
+        schema=T,
+    )
+    op.create_table(
+        "credit_notes",
+        _id(),
+        sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
+        sa.Column("number", sa.Text, nullable=False, unique=True),
+        sa.Column("invoice_id", sa.BigInteger, sa.ForeignKey(f"{T}.invoices.id"), nullable=False),
+        sa.Column("line_position", sa.SmallInteger, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("net_micros", MICROS, nullable=False),
+        sa.Column("tax_micros", MICROS, nullable=False),
+        sa.Column("gross_micros", MICROS, nullable=False),
+        sa.Column("entry_id", sa.BigInteger, nullable=False),
+        _created_at(),
+        sa.CheckConstraint("gross_micros > 0", name="ck_credit_notes_positive"),
+        schema=T,
+    )
+    op.create_index("ix_credit_notes_invoice_id", "credit_notes", ["invoice_id"], schema=T)
+
+
+def _payments() -> None:
+    op.create_table(
+        "payments",
+        _id(),
+        sa.Column("customer_id", sa.BigInteger, sa.ForeignKey(f"{T}.customers.id"), nullable=False),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("method", sa.Text, nullable=False),
+        sa.Column("amount_micros", MICROS, nullable=False),
+        sa.Column("unallocated_micros", MICROS, nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reference", sa.Text),
+        sa.Column("idempotency_key", sa.Text, nullable=False, unique=True),
+        sa.Column("entry_id", sa.BigInteger, nullable=False),
+        sa.Column("commission_entry_id", sa.BigInteger),
+        _created_at(),
+        sa.CheckConstraint("kind IN ('payment', 'topup')", name="ck_payments_kind"),
+        sa.CheckConstraint("method IN ('cash', 'cheque', 'bank_transfer', 'card')", name="ck_payments_method"),
+        sa.CheckConstraint("amount_micros > 0", name="ck_payments_positive"),
+        sa.CheckConstraint("unallocated_micros BETWEEN 0 AND amount_micros", name="ck_payments_unallocated"),
+        schema=T,
+    )
+    op.create_index("ix_payments_customer_id", "payments", ["customer_id"], schema=T)
+    op.create_table(
+        "payment_allocations",
+        sa.Column("payment_id", sa.BigInteger, sa.ForeignKey(f"{T}.payments.id"), primary_key=True),
+        sa.Column("invoice_id", sa.BigInteger, sa.ForeignKey(f"{T}.invoices.id"), primary_key=True),
+        sa.Column("amount_micros", MICROS, nullable=False),
+        _created_at(),
+        sa.CheckConstraint("amount_micros > 0", name="ck_payment_allocations_positive"),
+        schema=T,
+    )
+    op.create_index("ix_payment_allocations_invoice_id", "payment_allocations", ["invoice_id"], schema=T)
+    op.create_table(
+        "adjustments",
+        _id(),
+        sa.Column("customer_id", sa.BigInteger, sa.ForeignKey(f"{T}.customers.id"), nullable=False),
+        sa.Column("amount_micros", MICROS, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("idempotency_key", sa.Text, nullable=False, unique=True),
+        sa.Column("entry_id", sa.BigInteger, nullable=False),
+        _created_at(),
+        sa.CheckConstraint("amount_micros <> 0", name="ck_adjustments_nonzero"),
+        schema=T,
+    )
+    op.create_index("ix_adjustments_customer_id", "adjustments", ["customer_id"], schema=T)
+
+
+def _isp_accounts(schema: str) -> None:
+    """Give existing ISP entities the accounts the chart template gained."""
+    for code, name, sign in NEW_ISP_ACCOUNTS:
+        op.execute(
+            sa.text(
+                f"INSERT INTO {schema}.accounts (entity_id, code, name, unit, sign, shards) "
+                "SELECT id, :code, :name, currency, :sign, 1 FROM "
+                f"{schema}.entities WHERE kind = 'isp' ON CONFLICT DO NOTHING"
+            ).bindparams(code=code, name=name, sign=sign)
+        )
+        op.execute(
+            sa.text(
+                f"INSERT INTO {schema}.account_balances (account_id, shard, balance) "
+                f"SELECT a.id, 0, 0 FROM {schema}.accounts a JOIN {schema}.entities e ON e.id = a.entity_id "
+                f"WHERE e.kind = 'isp' AND a.code = :code ON CONFLICT DO NOTHING"
+            ).bindparams(code=code)
+        )
+
+
+def downgrade() -> None:
+    schema = f'"{context.config.attributes["tenant_schema"]}"'
+    for table in (
+        "adjustments",
+        "payment_allocations",
+        "payments",
+        "credit_notes",
+        "invoice_lines",
+        "invoices",
+        "bill_runs",
+        "counters",
+        "usage_records",
+        "service_periods",
+    ):
+        op.execute(f"DROP TABLE {schema}.{table}")
