@@ -1,7 +1,8 @@
 """Catalog tables of a tenant schema (declared in the placeholder schema, see db.schema).
 
-Mirrors migration t0002. Plan versions and price components are append-only (a trigger
-refuses UPDATE and DELETE): a price change is a new version.
+Mirrors migration t0002, with the price component kinds t0005 added (volume_discount
+and range_pricing keep their rule as JSON in `rate`). Plan versions and price components
+are append-only (a trigger refuses UPDATE and DELETE): a price change is a new version.
 """
 
 from sqlalchemy import (
@@ -74,12 +75,15 @@ price_components = Table(
     Column("tax_class", Text, nullable=False),
     Column("rate", JSONB(none_as_null=True)),
     UniqueConstraint("plan_version_id", "position"),
-    CheckConstraint("kind IN ('signup_fee', 'recurring', 'usage')", name="kind"),
+    CheckConstraint(
+        "kind IN ('signup_fee', 'recurring', 'usage', 'volume_discount', 'range_pricing')",
+        name="kind",
+    ),
     CheckConstraint("amount_micros IS NULL OR amount_micros >= 0", name="amount"),
     CheckConstraint("recurring_period IS NULL OR recurring_period IN ('month', 'year')", name="period"),
     CheckConstraint(
-        "(kind = 'usage' AND rate IS NOT NULL AND amount_micros IS NULL)"
-        " OR (kind <> 'usage' AND rate IS NULL AND amount_micros IS NOT NULL)",
+        "(kind IN ('usage', 'volume_discount', 'range_pricing') AND rate IS NOT NULL AND amount_micros IS NULL)"
+        " OR (kind IN ('signup_fee', 'recurring') AND rate IS NULL AND amount_micros IS NOT NULL)",
         name="usage",
     ),
     CheckConstraint("(kind = 'recurring') = (recurring_period IS NOT NULL)", name="recurring"),

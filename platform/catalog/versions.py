@@ -20,14 +20,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bureau.platform.rating.discounts import RangePricing, VolumeDiscount
 from bureau.platform.rating.tariff import UsageRate
 
 from ..audit import log as audit
-from .components import ComponentKind, PriceComponent, RecurringPeriod, check_components, rate_from_json, rate_to_json
+from .components import (
+    DISCOUNT_KINDS,
+    ComponentKind,
+    PriceComponent,
+    RecurringPeriod,
+    check_components,
+    discount_from_json,
+    discount_to_json,
+    rate_from_json,
+    rate_to_json,
+)
 from .errors import NoVersionInEffect
 from .plans import Plan, get_plan
 from .tables import plan_versions, price_components
@@ -47,8 +59,19 @@ class PlanVersion:
 
     @property
     def rates(self) -> tuple[UsageRate, ...]:
-        """The usage rates of this version, in component order (what rating takes)."""
+        """The usage rates of this version, in component order (what real-time rating
+        takes; a range pricing's real-time rate is among them, see `components`)."""
         return tuple(c.rate for c in self.components if c.rate is not None)
+
+    @property
+    def volume_discounts(self) -> tuple[VolumeDiscount, ...]:
+        """The volume discounts of this version, in component order (credited at period end)."""
+        return tuple(c.discount for c in self.components if isinstance(c.discount, VolumeDiscount))
+
+    @property
+    def range_pricings(self) -> tuple[RangePricing, ...]:
+        """The quantity range pricings of this version, in component order (credited at period end)."""
+        return tuple(c.discount for c in self.components if isinstance(c.discount, RangePricing))
 
 
 async def add_plan_version(
@@ -95,7 +118,7 @@ async def add_plan_version(
                 "amount_micros": component.amount_micros,
                 "recurring_period": component.period.value if component.period else None,
                 "tax_class": component.tax_class,
-                "rate": rate_to_json(component.rate) if component.rate else None,
+                "rate": _rule_json(component),
             }
             for position, component in enumerate(checked)
         ],
@@ -112,14 +135,38 @@ async def add_plan_version(
     return PlanVersion(plan, version, start, end, checked)
 
 
+def _rule_json(component: PriceComponent) -> dict[str, object] | None:
+    """The JSONB of price_components.rate: the usage rate, or the rule of a volume
+    discount or range pricing (the kind says which); None for amounts."""
+    if component.rate is not None:
+        return rate_to_json(component.rate)
+    if component.discount is not None:
+        return discount_to_json(component.discount)
+    return None
+
+
 def _component_json(component: PriceComponent) -> dict[str, object]:
+    # As stored: "rate" holds the usage rate or the discount rule, read by `kind`.
     return {
         "kind": component.kind.value,
         "tax_class": component.tax_class,
         "amount_micros": component.amount_micros,
         "period": component.period.value if component.period else None,
-        "rate": rate_to_json(component.rate) if component.rate else None,
+        "rate": _rule_json(component),
     }
+
+
+def _component_from_row(row: Row[Any]) -> PriceComponent:
+    kind = ComponentKind(row.kind)
+    is_discount = kind in DISCOUNT_KINDS
+    return PriceComponent(
+        kind,
+        row.tax_class,
+        amount_micros=row.amount_micros,
+        period=RecurringPeriod(row.recurring_period) if row.recurring_period else None,
+        rate=rate_from_json(row.rate) if row.rate is not None and not is_discount else None,
+        discount=discount_from_json(kind, row.rate) if is_discount else None,
+    )
 
 
 async def plan_version_at(conn: AsyncConnection, plan_code: str, when: datetime) -> PlanVersion:
@@ -151,14 +198,5 @@ async def plan_version_at(conn: AsyncConnection, plan_code: str, when: datetime)
         .where(price_components.c.plan_version_id == row.id)
         .order_by(price_components.c.position)
     )
-    components = tuple(
-        PriceComponent(
-            ComponentKind(c.kind),
-            c.tax_class,
-            amount_micros=c.amount_micros,
-            period=RecurringPeriod(c.recurring_period) if c.recurring_period else None,
-            rate=rate_from_json(c.rate) if c.rate is not None else None,
-        )
-        for c in rows
-    )
+    components = tuple(_component_from_row(c) for c in rows)
     return PlanVersion(plan, row.version, row.effective_from, end, components)

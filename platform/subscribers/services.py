@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, func, select, update
@@ -24,6 +25,7 @@ from ..catalog.plans import Plan, PlanStatus, get_plan
 from ..catalog.tables import plans
 from ..crypto import passwords
 from ..crypto.secretbox import SecretBox
+from . import history
 from .customers import Customer, get_customer
 from .errors import Duplicate, InvalidStateChange, InvalidSubscriberValue, NotFound, RealmMismatch
 from .resellers import check_plan_allowed, get_realm, get_reseller, get_reseller_by_id
@@ -57,6 +59,9 @@ MOVES: dict[ServiceState, tuple[ServiceState, ...]] = {
     ServiceState.SUSPENDED: (ServiceState.ACTIVE, ServiceState.CANCELLED),
     ServiceState.CANCELLED: (),
 }
+
+
+BILLABLE = frozenset({ServiceState.ACTIVE, ServiceState.SUSPENDED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,8 +252,14 @@ async def add_service(
     return Service(row.id, owner.id, owner.number, service_kind, login, plan, ServiceState.PENDING, quota_mb)
 
 
-async def change_service_state(conn: AsyncConnection, service_id: int, state: ServiceState | str) -> Service:
-    """Move a service to `state` as the state machine allows (see MOVES); a no-op if there."""
+async def change_service_state(
+    conn: AsyncConnection, service_id: int, state: ServiceState | str, *, at: datetime | None = None
+) -> Service:
+    """Move a service to `state` as the state machine allows (see MOVES); a no-op if there.
+
+    `at` dates the change (default now; see `history` for what may be backdated): it is
+    when billing starts (pending → active) or stops (→ cancelled).
+    """
     target = _choice(ServiceState, state, "service state")
     before = await get_service(conn, service_id, for_update=True)
     if target is before.state:
@@ -260,27 +271,53 @@ async def change_service_state(conn: AsyncConnection, service_id: int, state: Se
             f"service {service_id} ({before.login}) cannot move from {before.state.value} to {target.value}; "
             f"allowed: {what}"
         )
+    when = await history.change_time(conn, service_id, at)
+    if before.state not in BILLABLE and target in BILLABLE:
+        plan_id = (await conn.execute(select(services.c.plan_id).where(services.c.id == service_id))).scalar_one()
+        await history.open_period(conn, service_id, plan_id, when)
+    elif before.state in BILLABLE and target not in BILLABLE:
+        await history.close_period(conn, service_id, when)
     await conn.execute(
         update(services).where(services.c.id == service_id).values(state=target.value, updated_at=func.now())
     )
     await audit.record(
-        conn, "subscribers.service.state", f"service:{service_id}", before=before.state.value, after=target.value
+        conn,
+        "subscribers.service.state",
+        f"service:{service_id}",
+        before=before.state.value,
+        after=target.value,
+        at=when.isoformat(),
     )
     return await get_service(conn, service_id)
 
 
-async def change_plan(conn: AsyncConnection, service_id: int, plan: str) -> Service:
-    """Put a service on another plan (a code), sellable to its customer; not once cancelled."""
+async def change_plan(conn: AsyncConnection, service_id: int, plan: str, *, at: datetime | None = None) -> Service:
+    """Put a service on another plan (a code), sellable to its customer; not once cancelled.
+
+    A billable service is charged on the old plan until `at` (default now) and on the
+    new one from then, each prorated by day.
+    """
     before = await get_service(conn, service_id, for_update=True)
     if before.state is ServiceState.CANCELLED:
         raise InvalidStateChange(f"service {service_id} ({before.login}) is cancelled; its plan cannot change")
     if plan == before.plan:
         return before
     found = await _sellable_plan(conn, await get_customer(conn, before.customer_number), plan)
+    when = await history.change_time(conn, service_id, at)
+    if before.state in BILLABLE:
+        await history.close_period(conn, service_id, when)
+        await history.open_period(conn, service_id, found.id, when)
     await conn.execute(
         update(services).where(services.c.id == service_id).values(plan_id=found.id, updated_at=func.now())
     )
-    await audit.record(conn, "subscribers.service.change_plan", f"service:{service_id}", before=before.plan, after=plan)
+    await audit.record(
+        conn,
+        "subscribers.service.change_plan",
+        f"service:{service_id}",
+        before=before.plan,
+        after=plan,
+        at=when.isoformat(),
+    )
     return await get_service(conn, service_id)
 
 

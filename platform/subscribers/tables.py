@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    DateTime,
     ForeignKey,
     Identity,
     Index,
@@ -109,4 +110,18 @@ services = Table(
     ),
     Index("ix_services_customer_id", "customer_id"),
     Index("ix_services_plan_id", "plan_id"),
+)
+
+# When each service was billable (active or suspended) and on which plan (migration t0005).
+# At most one open period (ended_at NULL) per service.
+service_periods = Table(
+    "service_periods",
+    tenant_metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("service_id", BigInteger, ForeignKey("services.id"), nullable=False),
+    Column("plan_id", BigInteger, ForeignKey("plans.id"), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ck_service_periods_order"),
+    Index("ix_service_periods_service_id", "service_id", "started_at"),
 )

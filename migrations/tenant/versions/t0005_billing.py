@@ -21,6 +21,7 @@ Create Date: 2026-11-23
 import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 revision = "t0005"
 down_revision = "t0004"
@@ -30,6 +31,16 @@ depends_on = None
 T = "tenant"  # placeholder, translated to the tenant's schema
 MICROS = sa.BigInteger
 NEW_ISP_ACCOUNTS = (("4900", "Revenue: adjustments", -1), ("5000", "Reseller commission expense", 1))
+
+
+def _table(name: str, *columns: sa.Column[object], schema: str) -> sa.Table:
+    """A table to read or write in a data step; a Table (not a lightweight table()) so that
+    the tenant connection's schema translate map applies to it."""
+    return sa.Table(name, sa.MetaData(), *columns, schema=schema)
+
+
+def _column(name: str) -> sa.Column[object]:
+    return sa.Column(name)
 
 
 def _now() -> sa.sql.elements.TextClause:
@@ -51,10 +62,10 @@ def _money(name: str, **kw: object) -> sa.Column[object]:
 def upgrade() -> None:
     schema = f'"{context.config.attributes["tenant_schema"]}"'
     _catalog(schema)
-    _history_and_usage(schema)
+    _history_and_usage()
     _invoices()
     _payments()
-    _isp_accounts(schema)
+    _isp_accounts()
     for table in ("invoice_lines", "credit_notes", "payment_allocations", "adjustments", "usage_records"):
         op.execute(
             f"CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON {schema}.{table} "
@@ -85,7 +96,7 @@ def _catalog(schema: str) -> None:
     )
 
 
-def _history_and_usage(schema: str) -> None:
+def _history_and_usage() -> None:
     op.create_table(
         "service_periods",
         _id(),
@@ -105,9 +116,15 @@ def _history_and_usage(schema: str) -> None:
         schema=T,
         postgresql_where=sa.text("ended_at IS NULL"),
     )
+    periods = _table("service_periods", _column("service_id"), _column("plan_id"), _column("started_at"), schema=T)
+    services = _table("services", _column("id"), _column("plan_id"), _column("updated_at"), _column("state"), schema=T)
     op.execute(
-        f"INSERT INTO {schema}.service_periods (service_id, plan_id, started_at) "
-        f"SELECT id, plan_id, updated_at FROM {schema}.services WHERE state IN ('active', 'suspended')"
+        periods.insert().from_select(
+            ["service_id", "plan_id", "started_at"],
+            sa.select(services.c.id, services.c.plan_id, services.c.updated_at).where(
+                services.c.state.in_(["active", "suspended"])
+            ),
+        )
     )
     op.create_table(
         "usage_records",
@@ -142,7 +159,10 @@ def _invoices() -> None:
         sa.Column("status", sa.Text, nullable=False, server_default="running"),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
         sa.Column("finished_at", sa.DateTime(timezone=True)),
-        sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("passes", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("cursor_customer_id", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("invoices", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),
         sa.CheckConstraint("status IN ('running', 'finished')", name="ck_bill_runs_status"),
         schema=T,
     )
@@ -168,12 +188,14 @@ def _invoices() -> None:
         _money("balance_due_micros"),
         _money("paid_micros"),
         _money("credited_micros"),
-        sa.Column("entry_id", sa.BigInteger, nullable=False),
+        sa.Column("entry_id", sa.BigInteger),  # NULL: nothing to post (an invoice of 0.00)
         sa.Column("document", JSONB, nullable=False),
         _created_at(),
         sa.UniqueConstraint("customer_id", "period_start", name="uq_invoices_customer_period"),
         sa.CheckConstraint("paid_micros >= 0 AND credited_micros >= 0", name="ck_invoices_settled"),
-        sa.CheckConstraint("paid_micros + credited_micros <= gross_micros", name="ck_invoices_overpaid"),
+        sa.CheckConstraint(
+            "paid_micros <= gross_micros AND credited_micros <= gross_micros", name="ck_invoices_overpaid"
+        ),
         schema=T,
     )
     op.create_index("ix_invoices_reseller_id", "invoices", ["reseller_id"], schema=T)
@@ -261,22 +283,46 @@ def _payments() -> None:
     op.create_index("ix_adjustments_customer_id", "adjustments", ["customer_id"], schema=T)
 
 
-def _isp_accounts(schema: str) -> None:
+def _isp_accounts() -> None:
     """Give existing ISP entities the accounts the chart template gained."""
+    entities = _table("entities", _column("id"), _column("kind"), _column("currency"), schema=T)
+    accounts = _table(
+        "accounts",
+        _column("id"),
+        _column("entity_id"),
+        _column("code"),
+        _column("name"),
+        _column("unit"),
+        _column("sign"),
+        _column("shards"),
+        schema=T,
+    )
+    balances = _table("account_balances", _column("account_id"), _column("shard"), _column("balance"), schema=T)
     for code, name, sign in NEW_ISP_ACCOUNTS:
         op.execute(
-            sa.text(
-                f"INSERT INTO {schema}.accounts (entity_id, code, name, unit, sign, shards) "
-                "SELECT id, :code, :name, currency, :sign, 1 FROM "
-                f"{schema}.entities WHERE kind = 'isp' ON CONFLICT DO NOTHING"
-            ).bindparams(code=code, name=name, sign=sign)
+            pg_insert(accounts)
+            .from_select(
+                ["entity_id", "code", "name", "unit", "sign", "shards"],
+                sa.select(
+                    entities.c.id,
+                    sa.literal(code),
+                    sa.literal(name),
+                    entities.c.currency,
+                    sa.literal(sign),
+                    sa.literal(1),
+                ).where(entities.c.kind == "isp"),
+            )
+            .on_conflict_do_nothing()
         )
         op.execute(
-            sa.text(
-                f"INSERT INTO {schema}.account_balances (account_id, shard, balance) "
-                f"SELECT a.id, 0, 0 FROM {schema}.accounts a JOIN {schema}.entities e ON e.id = a.entity_id "
-                f"WHERE e.kind = 'isp' AND a.code = :code ON CONFLICT DO NOTHING"
-            ).bindparams(code=code)
+            pg_insert(balances)
+            .from_select(
+                ["account_id", "shard", "balance"],
+                sa.select(accounts.c.id, sa.literal(0), sa.literal(0))
+                .join(entities, entities.c.id == accounts.c.entity_id)
+                .where(entities.c.kind == "isp", accounts.c.code == code),
+            )
+            .on_conflict_do_nothing()
         )
 
 

@@ -1,0 +1,1 @@
+"""The billing cycle: usage, the month-end bill run, invoices, payments, credits (issue 3)."""

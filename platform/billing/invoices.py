@@ -1,0 +1,143 @@
+"""Issued invoices: look them up, list them, and rebuild the document to render.
+
+An invoice is rebuilt from its row, its lines and the seller/customer snapshot taken
+when it was issued, so it renders the same (JSON or PDF, `platform.invoicing.render`)
+however the catalog, the reseller's branding or the customer's address change later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, Select, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bureau.platform.invoicing.document import InvoiceDocument, InvoiceLine, tax_summary_of, totals_of
+
+from ..subscribers.tables import customers
+from .errors import InvoiceNotFound
+from .sellers import from_snapshot
+from .tables import invoice_lines, invoices
+
+MAX_LIST = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    id: int
+    number: str
+    customer_id: int
+    customer_number: str
+    reseller_id: int | None
+    period_start: date
+    period_end: date
+    issue_date: date
+    due_date: date
+    currency: str
+    prepaid: bool
+    net_micros: int
+    tax_micros: int
+    gross_micros: int
+    balance_due_micros: int
+    paid_micros: int
+    credited_micros: int
+    entry_id: int | None
+
+    @property
+    def open_micros(self) -> int:
+        """What is still to pay on this invoice itself (gross less payments and credits)."""
+        return self.gross_micros - self.paid_micros - self.credited_micros
+
+    @property
+    def status(self) -> str:
+        return "paid" if self.open_micros == 0 else "open"
+
+
+def _query() -> Select[Any]:
+    return select(invoices, customers.c.customer_number).join(customers, customers.c.id == invoices.c.customer_id)
+
+
+def _invoice(row: Row[Any]) -> Invoice:
+    return Invoice(
+        id=row.id,
+        number=row.number,
+        customer_id=row.customer_id,
+        customer_number=row.customer_number,
+        reseller_id=row.reseller_id,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        issue_date=row.issue_date,
+        due_date=row.due_date,
+        currency=row.currency,
+        prepaid=row.prepaid,
+        net_micros=row.net_micros,
+        tax_micros=row.tax_micros,
+        gross_micros=row.gross_micros,
+        balance_due_micros=row.balance_due_micros,
+        paid_micros=row.paid_micros,
+        credited_micros=row.credited_micros,
+        entry_id=row.entry_id,
+    )
+
+
+async def get_invoice(conn: AsyncConnection, number: str, *, for_update: bool = False) -> Invoice:
+    query = _query().where(invoices.c.number == number)
+    if for_update:
+        query = query.with_for_update(of=invoices)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise InvoiceNotFound(f"no invoice has number {number!r}")
+    return _invoice(row)
+
+
+async def list_invoices(
+    conn: AsyncConnection, *, customer_id: int | None = None, period_start: date | None = None, limit: int = 100
+) -> list[Invoice]:
+    """Invoices by number, newest first; filtered by customer and/or period."""
+    query = _query().order_by(invoices.c.seq.desc()).limit(min(max(limit, 1), MAX_LIST))
+    if customer_id is not None:
+        query = query.where(invoices.c.customer_id == customer_id)
+    if period_start is not None:
+        query = query.where(invoices.c.period_start == period_start)
+    return [_invoice(row) for row in await conn.execute(query)]
+
+
+async def invoice_document(conn: AsyncConnection, number: str) -> InvoiceDocument:
+    """The invoice as issued, ready for `invoice_json` / `invoice_pdf`."""
+    row = (await conn.execute(select(invoices).where(invoices.c.number == number))).first()
+    if row is None:
+        raise InvoiceNotFound(f"no invoice has number {number!r}")
+    lines = tuple(
+        InvoiceLine(
+            description=line.description,
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price_micros=line.unit_price_micros,
+            net_micros=line.net_micros,
+            tax_rate_bp=line.tax_rate_bp,
+            tax_micros=line.tax_micros,
+            gross_micros=line.gross_micros,
+        )
+        for line in await conn.execute(
+            select(invoice_lines).where(invoice_lines.c.invoice_id == row.id).order_by(invoice_lines.c.position)
+        )
+    )
+    seller, customer = from_snapshot(row.document)
+    return InvoiceDocument(
+        number=row.number,
+        issue_date=row.issue_date,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        due_date=row.due_date,
+        currency=row.currency,
+        seller=seller,
+        customer=customer,
+        lines=lines,
+        tax_summary=tax_summary_of(lines),
+        totals=totals_of(lines),
+        opening_balance_micros=row.opening_balance_micros,
+        payments_received_micros=row.payments_received_micros,
+        balance_due_micros=row.balance_due_micros,
+    )
