@@ -23,6 +23,7 @@ from ..ledger.chart import EntityKind
 from ..ledger.entities import create_entity, isp_entity
 from ..ledger.tables import entities
 from .errors import Duplicate, InvalidSubscriberValue, NotFound, PlanNotAllowedForReseller
+from .registry import register_realm
 from .tables import realms, reseller_plans, resellers
 from .validate import check_colour, check_email, check_phone, check_realm, check_text, check_url
 
@@ -193,9 +194,17 @@ async def create_reseller(
 async def add_realm(
     conn: AsyncConnection, realm: str, *, reseller: str | None = None, strip_realm: bool = False
 ) -> Realm:
-    """Register a realm ("northnet.example") for `reseller` (a code), or for the ISP if None."""
+    """Register a realm ("northnet.example") for `reseller` (a code), or for the ISP if None.
+
+    The realm is claimed in the installation-wide registry (see `registry`) in the same
+    transaction: a realm taken by any tenant, this one or another, raises Duplicate, and
+    the message never says which tenant holds it.
+    """
     name = check_realm(realm)
     owner = await get_reseller(conn, reseller) if reseller is not None else None
+    taken = Duplicate(f"realm {name!r} is already registered; a realm belongs to one ISP or reseller")
+    if not await register_realm(conn, name, owner.code if owner else None):
+        raise taken
     row = (
         await conn.execute(
             pg_insert(realms)
@@ -204,8 +213,8 @@ async def add_realm(
             .returning(realms.c.id)
         )
     ).first()
-    if row is None:
-        raise Duplicate(f"realm {name!r} is already registered; a realm belongs to one reseller or the ISP")
+    if row is None:  # only if the tenant row predates the registry and escaped its backfill
+        raise taken
     await audit.record(conn, "subscribers.realm.add", f"realm:{name}", reseller=reseller, strip_realm=bool(strip_realm))
     return Realm(row.id, name, owner.id if owner else None, bool(strip_realm))
 

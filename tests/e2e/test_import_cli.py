@@ -30,12 +30,17 @@ def write_csv(folder: Path, name: str, *rows: str) -> Path:
     return path
 
 
+def realm_of(tenant: Any) -> str:
+    """A realm of this tenant alone: the installation-wide registry gives a realm to one tenant."""
+    return f"imp-{tenant.slug.rpartition('_')[2]}.example"
+
+
 async def make_isp(make_tenant, engine: AsyncEngine) -> Any:
     tenant = await make_tenant("imp")
     async with tenant_unit(engine, tenant.ref, actor="test") as conn:
         await create_category(conn, "dsl", "DSL")
         await create_plan(conn, "dsl-10", "DSL 10", category="dsl", billing="postpaid")
-        await add_realm(conn, "demo.example")
+        await add_realm(conn, realm_of(tenant))
     return tenant
 
 
@@ -48,12 +53,13 @@ async def test_a_good_file_is_imported_with_a_key_kept_private_in_the_data_folde
     engine: AsyncEngine, database_url: str, make_tenant, run_bureau: Bureau, tmp_path: Path
 ) -> None:
     tenant = await make_isp(make_tenant, engine)
+    R = realm_of(tenant)
     env = {"BUREAU_DATABASE_URL": database_url, "BUREAU_DATA_DIR": str(tmp_path / "data")}
     good = write_csv(
         tmp_path,
         "good.csv",
-        "alice,Alice,alice@example.com,US,alice@demo.example,pw-alice,dsl-10",
-        "bob,Bob,bob@example.com,DE,bob@demo.example,pw-bob,dsl-10",
+        f"alice,Alice,alice@example.com,US,alice@{R},pw-alice,dsl-10",
+        f"bob,Bob,bob@example.com,DE,bob@{R},pw-bob,dsl-10",
     )
 
     dry = run_bureau("import", "subscribers", "--tenant", tenant.slug, str(good), "--dry-run", env=env)
@@ -71,22 +77,23 @@ async def test_a_good_file_is_imported_with_a_key_kept_private_in_the_data_folde
     key_text = key_file.read_text().strip()
     assert key_text not in dry.stdout + dry.stderr + done.stdout + done.stderr
     async with tenant_unit(engine, tenant.ref, actor="test") as conn:
-        sealed = await conn.scalar(select(services.c.password_secret).where(services.c.login == "bob@demo.example"))
+        sealed = await conn.scalar(select(services.c.password_secret).where(services.c.login == f"bob@{R}"))
     box = SecretBox(base64.b64decode(key_text), key_id=KEY_ID)
-    assert box.decrypt(sealed, secret_context("radius_login", "bob@demo.example")) == b"pw-bob"
+    assert box.decrypt(sealed, secret_context("radius_login", f"bob@{R}")) == b"pw-bob"
 
 
 async def test_bad_rows_exit_1_with_errors_by_line_and_nothing_written(
     engine: AsyncEngine, database_url: str, make_tenant, run_bureau: Bureau, tmp_path: Path
 ) -> None:
     tenant = await make_isp(make_tenant, engine)
+    R = realm_of(tenant)
     env = {"BUREAU_DATABASE_URL": database_url, "BUREAU_DATA_DIR": str(tmp_path)}
     bad = write_csv(
         tmp_path,
         "bad.csv",
-        "alice,Alice,alice@example.com,US,alice@demo.example,pw-alice,dsl-10",
-        "bob,Bob,bob@,US,bob@demo.example,pw-bob,dsl-10",
-        "carol,Carol,carol@example.com,US,carol@demo.example,pw-carol,gold-99",
+        f"alice,Alice,alice@example.com,US,alice@{R},pw-alice,dsl-10",
+        f"bob,Bob,bob@,US,bob@{R},pw-bob,dsl-10",
+        f"carol,Carol,carol@example.com,US,carol@{R},pw-carol,gold-99",
     )
     result = run_bureau("import", "subscribers", "--tenant", tenant.slug, str(bad), env=env)
     assert result.returncode == 1
@@ -106,8 +113,9 @@ async def test_a_missing_file_unknown_tenant_or_bad_key_exit_2_with_a_message(
     engine: AsyncEngine, database_url: str, make_tenant, run_bureau: Bureau, tmp_path: Path
 ) -> None:
     tenant = await make_isp(make_tenant, engine)
+    R = realm_of(tenant)
     env = {"BUREAU_DATABASE_URL": database_url, "BUREAU_DATA_DIR": str(tmp_path)}
-    good = write_csv(tmp_path, "one.csv", "alice,Alice,alice@example.com,US,alice@demo.example,pw,dsl-10")
+    good = write_csv(tmp_path, "one.csv", f"alice,Alice,alice@example.com,US,alice@{R},pw,dsl-10")
 
     missing = run_bureau("import", "subscribers", "--tenant", tenant.slug, str(tmp_path / "nope.csv"), env=env)
     assert missing.returncode == 2 and "no such file" in missing.stderr

@@ -1,4 +1,4 @@
-"""A tenant with plans for the subscriber tests, and the box that seals passwords."""
+"""A tenant with plans and realms of its own for the subscriber tests, and the box that seals passwords."""
 
 from __future__ import annotations
 
@@ -19,6 +19,20 @@ class Shop:
     tenant: Any
     engine: Any
     box: SecretBox
+
+    @property
+    def demo(self) -> str:
+        """The ISP's realm: unique to this tenant, as the installation-wide realm registry
+        gives every realm to one tenant only ("demo-1a2b3c4d.example")."""
+        return self.realm("demo")
+
+    @property
+    def northnet(self) -> str:
+        """Reseller NorthNet's realm, unique to this tenant too."""
+        return self.realm("northnet")
+
+    def realm(self, name: str) -> str:
+        return f"{name}-{self.tenant.slug.rpartition('_')[2]}.example"
 
     def unit(self) -> Any:
         return tenant_unit(self.engine, self.tenant.ref, actor="test")

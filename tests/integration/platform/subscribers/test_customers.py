@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from sqlalchemy import select
@@ -60,17 +61,17 @@ async def test_customer_numbers_are_unique_and_sequential_even_when_created_at_o
 
 async def test_a_customer_is_found_by_number_entity_code_or_service_login(shop, assert_ledger_sound) -> None:
     async with shop.unit() as conn:
-        await add_realm(conn, "demo.example")
+        await add_realm(conn, shop.demo)
         alice = await new_customer(conn, "alice")
         await add_service(
-            conn, shop.box, customer="alice", kind="radius_login", login="alice@Demo.Example",
+            conn, shop.box, customer="alice", kind="radius_login", login=f"alice@{shop.demo.title()}",
             plan="dsl-10", password="pw",
         )  # fmt: skip
     async with shop.unit() as conn:
-        for ref in (alice.number, "alice", "alice@demo.example", "alice@DEMO.example"):
+        for ref in (alice.number, "alice", f"alice@{shop.demo}", f"alice@{shop.demo.upper()}"):
             assert (await get_customer(conn, ref)).id == alice.id, ref
-        with pytest.raises(NotFound, match=r"no customer has number, code or login 'bob@demo.example'"):
-            await get_customer(conn, "bob@demo.example")
+        with pytest.raises(NotFound, match=rf"no customer has number, code or login 'bob@{re.escape(shop.demo)}'"):
+            await get_customer(conn, f"bob@{shop.demo}")
     await assert_ledger_sound(shop.tenant)
 
 
@@ -79,14 +80,14 @@ async def test_a_customer_of_one_tenant_is_not_found_through_another(
 ) -> None:
     other = await make_tenant("sub_other")
     async with shop.unit() as conn:
-        await add_realm(conn, "demo.example")
+        await add_realm(conn, shop.demo)
         alice = await new_customer(conn, "alice")
         await add_service(
-            conn, shop.box, customer="alice", kind="radius_login", login="alice@demo.example",
+            conn, shop.box, customer="alice", kind="radius_login", login=f"alice@{shop.demo}",
             plan="dsl-10", password="pw",
         )  # fmt: skip
     async with tenant_unit(engine, other.ref) as conn:
-        for ref in (alice.number, "alice", "alice@demo.example"):
+        for ref in (alice.number, "alice", f"alice@{shop.demo}"):
             with pytest.raises(NotFound):
                 await get_customer(conn, ref)
         assert (await conn.execute(select(customers))).all() == []

@@ -48,8 +48,8 @@ def csv_of(*rows: str) -> str:
 @pytest.fixture
 async def isp(shop):
     async with shop.unit() as conn:
-        await add_realm(conn, "demo.example")
-        await create_reseller(conn, code="northnet", name="NorthNet", realms=["northnet.example"])
+        await add_realm(conn, shop.demo)
+        await create_reseller(conn, code="northnet", name="NorthNet", realms=[shop.northnet])
         await allow_plan(conn, "northnet", "dsl-10")
     return shop
 
@@ -64,9 +64,15 @@ async def counts(shop) -> tuple[int, int, int, int]:
         )
 
 
+def in_realms_of(shop, text: str) -> str:
+    """The file with the example realms (demo.example, northnet.example) swapped for the
+    shop's own: the realm registry gives a realm to one tenant of the run's database only."""
+    return text.replace("@demo.example", f"@{shop.demo}").replace("@northnet.example", f"@{shop.northnet}")
+
+
 async def run(shop, text: str, *, dry_run: bool = False):
     async with shop.unit() as conn:
-        return await import_subscribers(conn, shop.box, text, dry_run=dry_run)
+        return await import_subscribers(conn, shop.box, in_realms_of(shop, text), dry_run=dry_run)
 
 
 async def refused(shop, text: str, *, dry_run: bool = False):
@@ -79,8 +85,8 @@ async def test_a_good_file_creates_every_customer_and_its_login(isp, assert_ledg
     report = await run(isp, csv_of(*(row(n) for n in range(1, 6))))
     assert (report.rows, report.valid, report.created, report.errors) == (5, 5, 5, ())
     async with isp.unit() as conn:
-        third = await get_customer(conn, "user3@demo.example")
-        stored = (await conn.execute(select(services).where(services.c.login == "user3@demo.example"))).one()
+        third = await get_customer(conn, f"user3@{isp.demo}")
+        stored = (await conn.execute(select(services).where(services.c.login == f"user3@{isp.demo}"))).one()
     assert (third.code, third.name, third.email, third.phone) == (
         "cust3",
         "Customer 3",
@@ -136,12 +142,12 @@ async def test_a_dry_run_reports_what_the_database_would_refuse(isp) -> None:
 
 
 async def test_duplicates_inside_the_file_name_both_lines(isp) -> None:
-    text = csv_of(row(1), row(2, code="cust1"), row(3, login="user1@Demo.Example"), row(4))
+    text = csv_of(row(1), row(2, code="cust1"), row(3, login=f"user1@{isp.demo.title()}"), row(4))
     before = await counts(isp)
     report = await refused(isp, text)
     assert [str(e) for e in report.errors] == [
         "line 3, code: 'cust1' is also on line 2",
-        "line 4, login: 'user1@demo.example' is also on line 2",
+        f"line 4, login: 'user1@{isp.demo}' is also on line 2",
     ]
     assert await counts(isp) == before
 

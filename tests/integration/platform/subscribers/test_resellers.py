@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -35,7 +37,7 @@ BRAND = Branding(
 async def test_a_reseller_gets_a_reseller_entity_with_its_chart_branding_and_realms(shop, assert_ledger_sound) -> None:
     async with shop.unit() as conn:
         made = await create_reseller(
-            conn, code="northnet", name="NorthNet", branding=BRAND, commission_bp=1500, realms=["NorthNet.Example"]
+            conn, code="northnet", name="NorthNet", branding=BRAND, commission_bp=1500, realms=[shop.northnet.title()]
         )
     async with shop.unit() as conn:
         found = await get_reseller(conn, "northnet")
@@ -43,11 +45,11 @@ async def test_a_reseller_gets_a_reseller_entity_with_its_chart_branding_and_rea
         assert entity.kind is EntityKind.RESELLER
         assert entity.parent_id == (await isp_entity(conn)).id
         assert await list_accounts(conn, entity.id)
-        realm = await get_realm(conn, "northnet.example")
+        realm = await get_realm(conn, shop.northnet)
     assert found == made
     assert found.branding.primary_colour == "#0a7cff"
     assert found.commission_bp == 1500
-    assert realm.reseller_id == found.id and realm.realm == "northnet.example"
+    assert realm.reseller_id == found.id and realm.realm == shop.northnet
     await assert_ledger_sound(shop.tenant)
 
 
@@ -86,7 +88,7 @@ async def test_selling_a_plan_the_reseller_may_not_sell_names_the_plan_and_what_
     shop, assert_ledger_sound
 ) -> None:
     async with shop.unit() as conn:
-        await create_reseller(conn, code="northnet", name="NorthNet", realms=["northnet.example"])
+        await create_reseller(conn, code="northnet", name="NorthNet", realms=[shop.northnet])
         await allow_plan(conn, "northnet", "dsl-10")
         await allow_plan(conn, "northnet", "prepaid-hourly")
         await create_customer(
@@ -95,7 +97,7 @@ async def test_selling_a_plan_the_reseller_may_not_sell_names_the_plan_and_what_
     with pytest.raises(PlanNotAllowedForReseller) as refused:
         async with shop.unit() as conn:
             await add_service(
-                conn, shop.box, customer="bob", kind="radius_login", login="bob@northnet.example",
+                conn, shop.box, customer="bob", kind="radius_login", login=f"bob@{shop.northnet}",
                 plan="gold-10", password="pw",
             )  # fmt: skip
     assert str(refused.value) == "plan 'gold-10' is not sold by reseller 'northnet'; allowed: dsl-10, prepaid-hourly"
@@ -132,11 +134,11 @@ async def test_disallowing_a_plan_at_the_parent_disallows_it_below(shop) -> None
 
 async def test_a_realm_is_lower_cased_and_registered_once(shop) -> None:
     async with shop.unit() as conn:
-        realm = await add_realm(conn, "Demo.Example", strip_realm=True)
-    assert realm.realm == "demo.example" and realm.reseller_id is None and realm.strip_realm
-    with pytest.raises(Duplicate, match=r"'demo.example' is already registered"):
+        realm = await add_realm(conn, shop.demo.title(), strip_realm=True)
+    assert realm.realm == shop.demo and realm.reseller_id is None and realm.strip_realm
+    with pytest.raises(Duplicate, match=rf"{re.escape(repr(shop.demo))} is already registered"):
         async with shop.unit() as conn:
-            await add_realm(conn, "DEMO.example")
+            await add_realm(conn, shop.demo.upper())
     with pytest.raises(InvalidSubscriberValue, match="must be a domain name"):
         async with shop.unit() as conn:
             await add_realm(conn, "not a realm")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -37,8 +39,8 @@ PASSWORD = "Tr0ub4dor&3"
 async def alice(shop):
     """Alice, an ISP customer, and Bob, a NorthNet customer, with their realms."""
     async with shop.unit() as conn:
-        await add_realm(conn, "demo.example")
-        await create_reseller(conn, code="northnet", name="NorthNet", realms=["northnet.example"])
+        await add_realm(conn, shop.demo)
+        await create_reseller(conn, code="northnet", name="NorthNet", realms=[shop.northnet])
         await allow_plan(conn, "northnet", "dsl-10")
         await create_customer(conn, code="alice", name="Alice", email="alice@example.com", address=Address("US"))
         await create_customer(
@@ -47,11 +49,13 @@ async def alice(shop):
     return shop
 
 
-async def add_login(shop, customer: str = "alice", login: str = "alice@demo.example", plan: str = "dsl-10"):
+async def add_login(shop, customer: str = "alice", login: str | None = None, plan: str = "dsl-10"):
+    """Add a RADIUS login, by default alice@ the shop's own realm (see `Shop.demo`)."""
     async with shop.unit() as conn:
         return await add_service(
-            conn, shop.box, customer=customer, kind="radius_login", login=login, plan=plan, password=PASSWORD
-        )
+            conn, shop.box, customer=customer, kind="radius_login", login=login or f"alice@{shop.demo}", plan=plan,
+            password=PASSWORD,
+        )  # fmt: skip
 
 
 async def test_a_password_is_stored_hashed_and_sealed_never_in_plain(alice, assert_ledger_sound) -> None:
@@ -64,7 +68,7 @@ async def test_a_password_is_stored_hashed_and_sealed_never_in_plain(alice, asse
     assert PASSWORD.encode() not in row.password_secret
     assert PASSWORD not in str(row._mapping.values())
     assert PASSWORD not in audit_text
-    context = secret_context("radius_login", "alice@demo.example")
+    context = secret_context("radius_login", f"alice@{alice.demo}")
     assert alice.box.decrypt(row.password_secret, context) == PASSWORD.encode()
     with pytest.raises(SecretBoxError):
         SecretBox(SecretBox.generate_key(), key_id=1).decrypt(row.password_secret, context)
@@ -72,8 +76,8 @@ async def test_a_password_is_stored_hashed_and_sealed_never_in_plain(alice, asse
 
 
 async def test_a_new_service_is_pending_on_its_plan_with_the_realm_lower_cased(alice, assert_ledger_sound) -> None:
-    service = await add_login(alice, login="alice@DEMO.Example")
-    assert (service.login, service.plan, service.state) == ("alice@demo.example", "dsl-10", ServiceState.PENDING)
+    service = await add_login(alice, login=f"alice@{alice.demo.title()}")
+    assert (service.login, service.plan, service.state) == (f"alice@{alice.demo}", "dsl-10", ServiceState.PENDING)
     async with alice.unit() as conn:
         assert await get_service(conn, service.id) == service
     await assert_ledger_sound(alice.tenant)
@@ -81,29 +85,30 @@ async def test_a_new_service_is_pending_on_its_plan_with_the_realm_lower_cased(a
 
 async def test_a_login_is_taken_once_per_kind(alice) -> None:
     await add_login(alice)
-    with pytest.raises(Duplicate, match=r"radius_login 'alice@demo.example' is already taken"):
-        await add_login(alice, login="alice@Demo.example")
+    with pytest.raises(Duplicate, match=rf"radius_login 'alice@{re.escape(alice.demo)}' is already taken"):
+        await add_login(alice, login=f"alice@{alice.demo.title()}")
     async with alice.unit() as conn:
         mailbox = await add_service(
-            conn, alice.box, customer="alice", kind="mailbox", login="alice@demo.example", plan="dsl-10"
+            conn, alice.box, customer="alice", kind="mailbox", login=f"alice@{alice.demo}", plan="dsl-10"
         )
     assert mailbox.kind == "mailbox"
 
 
 async def test_a_login_in_another_resellers_realm_is_refused(alice) -> None:
     with pytest.raises(RealmMismatch) as refused:
-        await add_login(alice, customer="bob", login="bob@demo.example")
+        await add_login(alice, customer="bob", login=f"bob@{alice.demo}")
     assert str(refused.value) == (
-        "realm 'demo.example' belongs to the ISP itself, but customer C000002 is sold by reseller 'northnet'; "
+        f"realm {alice.demo!r} belongs to the ISP itself, but customer C000002 is sold by reseller 'northnet'; "
         "use a realm of reseller 'northnet'"
     )
     with pytest.raises(RealmMismatch, match="belongs to reseller 'northnet', but customer C000001"):
-        await add_login(alice, login="alice@northnet.example")
-    assert (await add_login(alice, customer="bob", login="bob@northnet.example")).customer_number == "C000002"
+        await add_login(alice, login=f"alice@{alice.northnet}")
+    assert (await add_login(alice, customer="bob", login=f"bob@{alice.northnet}")).customer_number == "C000002"
 
 
 async def test_a_login_in_an_unknown_realm_or_without_one_is_refused(alice) -> None:
-    with pytest.raises(NotFound, match=r"realm 'nowhere.example' is not known; known realms: demo.example, northnet"):
+    known = re.escape(f"known realms: {alice.demo}, {alice.northnet}")
+    with pytest.raises(NotFound, match=rf"realm 'nowhere.example' is not known; {known}"):
         await add_login(alice, login="alice@nowhere.example")
     with pytest.raises(InvalidSubscriberValue, match="must be user@realm"):
         await add_login(alice, login="alice")
@@ -113,7 +118,7 @@ async def test_a_radius_login_needs_a_password_and_an_existing_plan(alice) -> No
     with pytest.raises(InvalidSubscriberValue, match="needs a password"):
         async with alice.unit() as conn:
             await add_service(
-                conn, alice.box, customer="alice", kind="radius_login", login="a@demo.example", plan="dsl-10"
+                conn, alice.box, customer="alice", kind="radius_login", login=f"a@{alice.demo}", plan="dsl-10"
             )
     with pytest.raises(PlanNotFound, match="no plan has code 'platinum'"):
         await add_login(alice, plan="platinum")
@@ -131,7 +136,7 @@ async def test_the_service_state_machine_allows_only_its_moves(alice) -> None:
         async with alice.unit() as conn:
             await change_service_state(conn, service.id, "pending")
     assert str(refused.value) == (
-        f"service {service.id} (alice@demo.example) cannot move from suspended to pending; allowed: active, cancelled"
+        f"service {service.id} (alice@{alice.demo}) cannot move from suspended to pending; allowed: active, cancelled"
     )
     async with alice.unit() as conn:
         await change_service_state(conn, service.id, ServiceState.CANCELLED)
@@ -155,7 +160,7 @@ async def test_a_pending_service_cannot_be_suspended(alice) -> None:
 
 
 async def test_a_plan_change_obeys_the_reseller_and_not_after_cancellation(alice) -> None:
-    bobs = await add_login(alice, customer="bob", login="bob@northnet.example")
+    bobs = await add_login(alice, customer="bob", login=f"bob@{alice.northnet}")
     with pytest.raises(
         PlanNotAllowedForReseller, match="plan 'gold-10' is not sold by reseller 'northnet'; allowed: dsl-10"
     ):
