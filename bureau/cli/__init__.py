@@ -6,7 +6,7 @@ import typer
 
 import bureau
 
-from . import account, checks, importing, server, tenant
+from . import account, billing, catalog, checks, customers, importing, resellers, server, tenant, vouchers
 from ._common import out, with_engine
 
 app = typer.Typer(
@@ -27,6 +27,19 @@ app.add_typer(account.app, name="account")
 app.add_typer(checks.ledger_app, name="ledger")
 app.add_typer(checks.audit_app, name="audit")
 app.add_typer(importing.app, name="import")
+app.add_typer(catalog.plan_app, name="plan")
+app.add_typer(catalog.tax_app, name="tax")
+app.add_typer(catalog.class_app, name="class")
+app.add_typer(resellers.app, name="reseller")
+app.add_typer(customers.customer_app, name="customer")
+app.add_typer(customers.service_app, name="service")
+app.add_typer(vouchers.app, name="voucher")
+app.command("bill-run")(billing.run)
+app.add_typer(billing.invoice_app, name="invoice")
+app.add_typer(billing.payment_app, name="payment")
+app.command("credit-note")(billing.credit_note)
+app.command("adjust")(billing.adjust)
+app.add_typer(billing.usage_app, name="usage")
 
 
 @app.command()

@@ -75,7 +75,7 @@ def subscribers(
                 return await import_subscribers(conn, box, text, dry_run=dry_run, progress=advance)
 
         try:
-            report = with_engine(job)
+            report = with_engine(job, own=(ImportFailed,))
         except ImportFailed as exc:
             report = exc.report
     if as_json:
