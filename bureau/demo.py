@@ -6,6 +6,11 @@ rated per second), prepaid-data (10.00 per GB) and dsl-10 (sign-up 15.00, 29.99 
 month, 10 GB included then 10.00 per GB, taxed by locale), and the customers alice
 (prepaid-hourly, 10.00), carol (prepaid-data, 5.00) and bob (dsl-10, post-paid, sold
 by northnet), each with an active RADIUS login. Opening balances are journal entries.
+
+So that `bureau bill-run --tenant demo` has something to bill, bob's DSL line has been
+active since the 10th of the last month that is over, used 12.5 GB in it (2.5 GB over
+the allowance), and bob paid 20.00 by bank transfer on the 12th: his first invoice has
+a sign-up fee, a prorated month, a usage line, sales tax and that payment.
 Running it again changes nothing; never rename what is here (outside tests use it).
 """
 
@@ -13,12 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bureau.platform.billing.payments import Method, record_payment
+from bureau.platform.billing.period import Period, last_closed
+from bureau.platform.billing.usage import record_usage
 from bureau.platform.catalog import classes, plans, taxes, versions
 from bureau.platform.catalog.components import PriceComponent, RecurringPeriod
 from bureau.platform.catalog.errors import NotFound as CatalogNotFound
@@ -29,7 +37,7 @@ from bureau.platform.ledger.posting import post_entry
 from bureau.platform.ledger.rules import NewEntry, credit, debit
 from bureau.platform.money import parse_decimal_micros
 from bureau.platform.rating.tariff import GIGABYTE, HOUR, UsageRate
-from bureau.platform.rating.usage import Meter
+from bureau.platform.rating.usage import Meter, Usage
 from bureau.platform.subscribers import customers, resellers, services
 from bureau.platform.subscribers.errors import NotFound as SubscriberNotFound
 from bureau.tenants import lifecycle, routing
@@ -83,6 +91,9 @@ SUBSCRIBERS = (
     ("carol@demo.example", "Carol", "prepaid-data", True, "5.00", None, "carol-secret"),
     ("bob@northnet.example", "Bob", "dsl-10", False, "0", "northnet", "bob-secret"),
 )
+BOB_STARTED_DAY = 10
+BOB_USAGE = ((10, 30), (15, 45), (22, 50))  # (day of month, GB x 10): 12.5 GB in all
+BOB_PAID = 20 * DOLLAR
 ADDRESS = customers.Address(country="US", state="CA", city="Springfield", postal_code="94000", lines=("1 Main St",))
 
 
@@ -105,9 +116,10 @@ async def _once(report: DemoReport, what: str, find: Callable[[], Awaitable[T]],
     return found
 
 
-async def seed_demo(engine: AsyncEngine, box: SecretBox) -> DemoReport:
+async def seed_demo(engine: AsyncEngine, box: SecretBox, *, now: datetime | None = None) -> DemoReport:
     """Create whatever of the demo is missing; `box` seals the RADIUS passwords."""
     report = DemoReport()
+    month = last_closed(now or datetime.now(UTC))
     try:
         tenant = await lifecycle.get_tenant(engine, SLUG)
         report.existing.append(f"tenant {SLUG}")
@@ -117,7 +129,8 @@ async def seed_demo(engine: AsyncEngine, box: SecretBox) -> DemoReport:
     async with routing.tenant_unit(engine, tenant.ref, actor="demo") as conn:
         await _catalog(conn, report)
         await _sellers(conn, report)
-        await _subscribers(conn, report, box)
+        await _subscribers(conn, report, box, month)
+        await _past_month(conn, report, month)
     return report
 
 
@@ -190,7 +203,15 @@ async def _sellers(conn: AsyncConnection, report: DemoReport) -> None:
         report.created.append(f"reseller {code} may sell dsl-10")
 
 
-async def _subscribers(conn: AsyncConnection, report: DemoReport, box: SecretBox) -> None:
+def _since(prepaid: bool, month: Period) -> datetime:
+    """When a demo login became active: the post-paid one on the 10th of the last month
+    that is over (so its first invoice is prorated and has a sign-up fee)."""
+    if prepaid:
+        return month.starts_at
+    return month.starts_at + timedelta(days=BOB_STARTED_DAY - 1)
+
+
+async def _subscribers(conn: AsyncConnection, report: DemoReport, box: SecretBox, month: Period) -> None:
     isp = await entities.isp_entity(conn)
     opening = await entities.query_account(conn, isp.id, "3900")
     for login, name, plan, prepaid, amount, sold_by, password in SUBSCRIBERS:
@@ -223,7 +244,9 @@ async def _subscribers(conn: AsyncConnection, report: DemoReport, box: SecretBox
                 plan=plan,
                 password=password,
             )
-            await services.change_service_state(conn, service.id, services.ServiceState.ACTIVE)
+            await services.change_service_state(
+                conn, service.id, services.ServiceState.ACTIVE, at=_since(prepaid, month)
+            )
             report.created.append(f"RADIUS login {login} on {plan}")
         micros = parse_decimal_micros(amount)
         if micros:
@@ -239,3 +262,32 @@ async def _subscribers(conn: AsyncConnection, report: DemoReport, box: SecretBox
             )
             if not posted.replayed:
                 report.created.append(f"opening balance {amount} {CURRENCY} for {login}")
+
+
+async def _past_month(conn: AsyncConnection, report: DemoReport, month: Period) -> None:
+    """bob's usage and payment in `month` (idempotent: keyed by the month)."""
+    login = SUBSCRIBERS[2][0]
+    service = await services.find_service(conn, services.ServiceKind.RADIUS_LOGIN, login)
+    for number, (day, gigabytes_x10) in enumerate(BOB_USAGE, start=1):
+        used = Usage(octets_in=gigabytes_x10 * GIGABYTE // 10 // 5, octets_out=gigabytes_x10 * GIGABYTE // 10 * 4 // 5)
+        recorded = await record_usage(
+            conn,
+            service.id,
+            source=f"demo:{month.name}:session-{number}",
+            started_at=month.starts_at + timedelta(days=day - 1, hours=20),
+            usage=used,
+        )
+        if not recorded.replayed:
+            amount = f"{gigabytes_x10 // 10}.{gigabytes_x10 % 10} GB"
+            report.created.append(f"usage of {login} on {month.name}-{day:02d}: {amount}")
+    paid = await record_payment(
+        conn,
+        customer=login,
+        amount_micros=BOB_PAID,
+        method=Method.BANK_TRANSFER,
+        idempotency_key=f"demo:{month.name}:bob-payment",
+        received_at=month.starts_at + timedelta(days=11, hours=9),
+        reference="Bank transfer BOB-1",
+    )
+    if not paid.replayed:
+        report.created.append(f"payment of 20.00 {CURRENCY} by {login} on {month.name}-12")

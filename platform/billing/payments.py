@@ -233,8 +233,16 @@ async def _open_invoices(conn: AsyncConnection, owner: Customer, numbers: Sequen
     return [await get_invoice(conn, number, for_update=True) for number in rows]
 
 
+async def apply_credit(conn: AsyncConnection, customer_id: int) -> None:
+    """Apply what a post-paid customer has paid on account to their open invoices, oldest
+    first (the bill run calls this for each new invoice of a customer in credit)."""
+    owner = await get_customer(conn, (await get_customer_number(conn, customer_id)) or "", for_update=True)
+    if not owner.prepaid:
+        await _allocate(conn, owner, None, ())
+
+
 async def _allocate(
-    conn: AsyncConnection, owner: Customer, payment_id: int, numbers: Sequence[str]
+    conn: AsyncConnection, owner: Customer, payment_id: int | None, numbers: Sequence[str]
 ) -> tuple[Allocation, ...]:
     """Apply the customer's unallocated payments, oldest first (this one last), to open invoices."""
     targets = await _open_invoices(conn, owner, numbers)

@@ -66,9 +66,10 @@ from ..ledger.tables import account_balances, accounts, entities
 from ..subscribers.tables import customers, service_periods, services
 from . import counters
 from .charges import PricedLine, Stretch, charges_for, price
+from .payments import apply_credit
 from .period import Period, require_closed
 from .sellers import customer_lines, load_sellers, snapshot
-from .tables import bill_runs, invoice_lines, invoices, usage_records
+from .tables import bill_runs, invoice_lines, invoices, payments, usage_records
 
 UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 Progress = Callable[[int, int], None]  # customers done, customers in all
@@ -250,7 +251,10 @@ async def _batch(conn: AsyncConnection, ctx: _Context, size: int, report: BillRu
     skipped: list[tuple[str, str]] = []
     for customer in todo:
         try:
-            draft = await _draft(conn, ctx, customer, stretches.get(customer.id, ()), balances, previous)
+            theirs = stretches.get(customer.id, [])
+            if isinstance(theirs, _Skip):
+                raise theirs
+            draft = await _draft(conn, ctx, customer, theirs, balances, previous)
         except (RatingError, InvalidTaxRate, InvalidInvoice, _Skip) as exc:
             skipped.append((customer.number, str(exc)))
             continue
@@ -329,7 +333,8 @@ class _Raw:
     first_start: datetime
 
 
-async def _stretches(conn: AsyncConnection, ctx: _Context, customer_ids: list[int]) -> dict[int, list[Stretch]]:
+async def _stretches(conn: AsyncConnection, ctx: _Context, customer_ids: list[int]) -> dict[int, list[Stretch] | _Skip]:
+    """Each customer's stretches, or why the customer cannot be billed."""
     if not customer_ids:
         return {}
     start, end = ctx.period.starts_at, ctx.period.ends_at
@@ -359,12 +364,19 @@ async def _stretches(conn: AsyncConnection, ctx: _Context, customer_ids: list[in
         )
     ).all()
     usage = await _usage(conn, ctx, customer_ids, overlap) if rows else {}
-    out: dict[int, list[Stretch]] = defaultdict(list)
+    out: dict[int, list[Stretch] | _Skip] = {}
     for row in rows:
         raw = _Raw(row.id, row.service_id, row.login, row.plan_id, row.started_at, row.ended_at, row.first_start)
-        stretch = _stretch(ctx, raw, usage.get(row.id, Usage()))
+        found = out.setdefault(row.customer_id, [])
+        if isinstance(found, _Skip):
+            continue
+        try:
+            stretch = _stretch(ctx, raw, usage.get(row.id, Usage()))
+        except _Skip as problem:
+            out[row.customer_id] = problem
+            continue
         if stretch is not None:
-            out[row.customer_id].append(stretch)
+            found.append(stretch)
     return out
 
 
@@ -640,6 +652,23 @@ async def _write(conn: AsyncConnection, ctx: _Context, drafts: list[_Invoice]) -
         )
     inserted = await conn.execute(insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True), rows)
     invoice_ids = [row[0] for row in inserted]
+    await _lines(conn, drafts, invoice_ids)
+    in_credit = (
+        await conn.execute(
+            select(payments.c.customer_id)
+            .where(
+                payments.c.customer_id == any_(_ids("customer_ids")),
+                payments.c.unallocated_micros > 0,
+            )
+            .distinct(),
+            {"customer_ids": [d.customer.id for d in drafts if not d.customer.prepaid]},
+        )
+    ).scalars()
+    for customer_id in sorted(in_credit):
+        await apply_credit(conn, customer_id)
+
+
+async def _lines(conn: AsyncConnection, drafts: list[_Invoice], invoice_ids: list[int]) -> None:
     await conn.execute(
         insert(invoice_lines),
         [

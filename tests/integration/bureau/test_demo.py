@@ -36,3 +36,37 @@ async def test_the_demo_is_seeded_once_with_plans_reseller_rules_and_logins(
     assert alice_main.balance == 10_000_000
     assert bob_entity.prepaid is False and bob_entity.reseller_id is not None
     await assert_ledger_sound(tenant)
+
+
+async def test_the_demo_bill_run_gives_bob_a_sensible_first_invoice(engine: AsyncEngine, assert_ledger_sound) -> None:
+    from datetime import UTC, date, datetime
+
+    from bureau.platform.billing.invoices import invoice_document, list_invoices
+    from bureau.platform.billing.period import last_closed
+    from bureau.platform.billing.run import bill_run
+
+    box = SecretBox(SecretBox.generate_key())
+    await seed_demo(engine, box)
+    tenant = await lifecycle.get_tenant(engine, "demo")
+    month = last_closed(datetime.now(UTC))
+    report = await bill_run(lambda: routing.tenant_unit(engine, tenant.ref), month)
+    again = await bill_run(lambda: routing.tenant_unit(engine, tenant.ref), month)
+    assert (report.invoices, report.skipped, again.invoices) == (1, [], 0)
+    async with routing.tenant_unit(engine, tenant.ref) as conn:
+        (invoice,) = await list_invoices(conn, period_start=month.start)
+        doc = await invoice_document(conn, invoice.number)
+    days = month.days - 9  # active from the 10th
+    month_net = (29_990_000 * days + month.days // 2) // month.days // 10_000 * 10_000  # near enough to compare
+    assert doc.seller.name == "NorthNet VISP"
+    assert [line.description.rsplit(" (", 1)[0] for line in doc.lines] == [
+        "DSL 10 sign-up fee",
+        "DSL 10 monthly charge",
+        "DSL 10: Data (upload and download), 12.5 GB used, 10 GB included",
+    ]
+    assert abs(doc.lines[1].net_micros - month_net) <= 10_000
+    assert doc.lines[2].net_micros == 25_000_000
+    assert doc.payments_received_micros == 20_000_000
+    assert doc.balance_due_micros == doc.totals.gross_micros - 20_000_000
+    assert doc.issue_date == month.end and doc.period_start == date(month.start.year, month.start.month, 1)
+    assert invoice.paid_micros == 20_000_000  # the payment on account was applied to the new invoice
+    await assert_ledger_sound(tenant)

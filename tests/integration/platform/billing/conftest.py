@@ -85,8 +85,8 @@ class Books:
         return found
 
 
-async def make_books(engine: Any, make_tenant: Any, prefix: str = "bill") -> Books:
-    tenant = await make_tenant(prefix)
+async def make_books(engine: Any, make_tenant: Any, prefix: str = "bill", name: str | None = None) -> Books:
+    tenant = await make_tenant(prefix, name=name)
     books = Books(tenant, engine, SecretBox(SecretBox.generate_key(), key_id=1))
     async with books.unit() as conn:
         await plans.create_category(conn, "all", "All plans")

@@ -76,3 +76,22 @@ async def test_running_twice_issues_nothing_new(books: Books, assert_ledger_soun
 async def test_an_open_period_is_refused(books: Books) -> None:
     with pytest.raises(InvalidPeriod, match="2026-10"):
         await bill_run(books.unit, parse_period("2026-11"), now=NOW)
+
+
+async def test_a_customer_that_cannot_be_priced_is_skipped_and_the_rest_billed(
+    books: Books, assert_ledger_sound: Any
+) -> None:
+    from bureau.platform.catalog import plans, versions
+    from bureau.platform.catalog.components import PriceComponent
+
+    async with books.unit() as conn:
+        await plans.create_plan(conn, "late", "Late plan", category="all", billing="postpaid")
+        await versions.add_plan_version(
+            conn, "late", effective_from=at("2026-09-20T00:00:00"), components=(PriceComponent.recurring(1_000_000),)
+        )
+    early = await books.customer("eve", "late", "2026-09-02T00:00:00")
+    await books.customer("ann", "dsl-10", "2026-09-01T00:00:00")
+    report = await bill_run(books.unit, SEPT, now=NOW)
+    assert report.invoices == 1
+    assert report.skipped == [(early.number, "plan 'Late plan' has no version in effect at 2026-09-02T00:00:00+00:00")]
+    await assert_ledger_sound(books.tenant)
