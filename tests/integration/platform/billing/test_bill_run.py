@@ -95,3 +95,38 @@ async def test_a_customer_that_cannot_be_priced_is_skipped_and_the_rest_billed(
     assert report.invoices == 1
     assert report.skipped == [(early.number, "plan 'Late plan' has no version in effect at 2026-09-02T00:00:00+00:00")]
     await assert_ledger_sound(books.tenant)
+
+
+async def test_a_price_change_applies_from_the_next_period_and_never_rewrites_an_invoice(
+    books: Books, assert_ledger_sound: Any
+) -> None:
+    from bureau.platform.catalog import plans, versions
+    from bureau.platform.catalog.components import PriceComponent
+
+    async with books.unit() as conn:
+        await plans.create_plan(conn, "fibre", "Fibre", category="all", billing="postpaid")
+        await versions.add_plan_version(
+            conn,
+            "fibre",
+            effective_from=at("2026-01-01T00:00:00"),
+            effective_to=at("2026-10-15T00:00:00"),
+            components=(PriceComponent.recurring(31_000_000),),
+        )
+        await versions.add_plan_version(
+            conn, "fibre", effective_from=at("2026-10-15T00:00:00"), components=(PriceComponent.recurring(62_000_000),)
+        )
+    old = await books.customer("old", "fibre", "2026-09-01T00:00:00")
+    new = await books.customer("new", "fibre", "2026-10-22T00:00:00")
+    await bill_run(books.unit, SEPT, now=NOW)
+    async with books.unit() as conn:
+        september = await invoice_document(conn, "INV-000001")
+    await bill_run(books.unit, parse_period("2026-10"), now=NOW)
+    async with books.unit() as conn:
+        by_customer = {i.customer_id: i for i in await list_invoices(conn, period_start=date(2026, 10, 1))}
+        old_october = await invoice_document(conn, by_customer[old.id].number)
+        new_october = await invoice_document(conn, by_customer[new.id].number)
+        september_again = await invoice_document(conn, "INV-000001")
+    assert old_october.lines[0].net_micros == 31_000_000  # stays on the old price for October
+    assert new_october.lines[0].net_micros == 20_000_000  # new price from its start: 62.00 x 10/31
+    assert september_again == september
+    await assert_ledger_sound(books.tenant)
