@@ -1,0 +1,1 @@
+"""NAS devices: the RADIUS clients of a tenant (DESIGN.md §3, issue 4)."""

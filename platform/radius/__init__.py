@@ -1,0 +1,1 @@
+"""RADIUS packets on the wire: parsing, authenticators, duplicate detection and Class tokens."""

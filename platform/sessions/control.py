@@ -1,0 +1,589 @@
+"""The session control function: authorise, account, close (DESIGN.md §3 "Sessions").
+
+**Authorise** (an Access-Request that passed authentication). The service must be
+active and under its session limit. A prepaid account reserves funds: up to
+`reservation_micros` moves from 1000 Main balance to 1010 Reserve, and the answer's
+Session-Timeout is what the reservation buys at the plan's time rate; no funds, no
+session. A post-paid account is checked against its credit limit (0: none). The session
+is counted on the subscriber's 8000 (paired with the ISP's 8900) at once, so a second
+login between Accept and Start already sees it. The service row is locked for the
+decision, and the account's balance row by the reservation itself, so concurrent
+logins can never reserve more than the balance.
+
+**Account** (Start, Interim-Update, Stop). Counters are cumulative; what is charged is
+`rate(period usage before + new usage) - rate(period usage before)` on the difference
+between the new counters and the highest ones already seen for the session, so a
+retransmission, a duplicate with a new identifier or an Interim-Update that arrives
+late charges nothing twice. Prepaid charges come out of the reservation, which is topped
+up from the main balance when it runs short; when both are empty the session is marked
+for a Disconnect-Request and whatever could not be paid is recorded on the session
+(never taken below zero). Post-paid usage is kept in `usage_records`, one record per new
+counter state, and billed at month-end. Stop charges the final difference, releases what
+is left of the reservation and uncounts the session; anything after Stop is acknowledged
+and ignored; an Interim-Update or Stop for a session never seen opens it first.
+
+**Close** by NAS (Accounting-On/Off) or by the reaper (no update for too long): what was
+reported has been charged; the reservation is released and the session uncounted.
+
+Every Accounting-Request is stored (`accounting_packets`) with the journal entries it
+caused, in the same transaction as its effects.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bureau.platform.rating.charge import affordable_quantity, rate_usage
+from bureau.platform.rating.tariff import UsageRate
+from bureau.platform.rating.usage import Meter, Usage
+
+from ..billing.period import month_of
+from ..billing.tables import usage_records
+from ..catalog.tables import plans
+from ..catalog.versions import plan_version_at
+from ..ledger.chart import SESSIONS
+from ..ledger.entities import isp_entity, query_account
+from ..ledger.posting import post_entries
+from ..ledger.rules import NewEntry, credit, debit
+from ..ledger.tables import entities
+from ..subscribers.services import ServiceState, find_service, get_service
+from ..subscribers.tables import customers, services
+from .tables import accounting_packets, radius_sessions, service_usage
+
+DEFAULT_RESERVATION = 2_000_000  # 2.00: one reservation step of a prepaid session
+DEFAULT_MAX_SESSIONS = 1
+AUTHORIZED_TTL = timedelta(minutes=2)  # an Accept without a Start holds its reservation this long
+LIVE = ("authorized", "open")
+
+
+class Status(enum.IntEnum):
+    """Acct-Status-Type values Bureau acts on (RFC 2866, 2869)."""
+
+    START = 1
+    STOP = 2
+    INTERIM = 3
+    ACCOUNTING_ON = 7
+    ACCOUNTING_OFF = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    accepted: bool
+    reason: str | None = None  # the Reply-Message of a reject
+    session_id: int | None = None
+    session_timeout: int | None = None  # seconds; None: the plan sets no time limit
+    reserved_micros: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What one Accounting-Request says, already decoded and validated."""
+
+    status: Status
+    acct_session_id: str
+    login: str
+    event_time: datetime
+    seconds: int = 0
+    octets_in: int = 0  # 64-bit totals (Gigawords applied)
+    octets_out: int = 0
+    session_ref: int | None = None  # from a Class this proxy signed
+    terminate_cause: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)  # JSON-safe, as received
+
+
+@dataclass(frozen=True, slots=True)
+class Accounted:
+    session_id: int | None
+    outcome: str  # started, updated, stopped, after_stop, unknown_login
+    charged_micros: int = 0
+    disconnect: bool = False  # funds are gone: send a Disconnect-Request
+    entry_ids: tuple[int, ...] = ()
+
+
+async def _accounts(conn: AsyncConnection, entity_id: int) -> dict[str, tuple[int, int]]:
+    isp = await isp_entity(conn)
+    found: dict[str, tuple[int, int]] = {}
+    for code in ("1000", "1010", "8000", "9000"):
+        account = await query_account(conn, entity_id, code)
+        found[code] = (account.id, account.balance)
+    for code in ("4000", "8900", "9900"):
+        account = await query_account(conn, isp.id, code)
+        found[f"isp:{code}"] = (account.id, account.balance)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    entity_id: int
+    prepaid: bool
+    credit_limit_micros: int
+    currency: str
+    status: str
+    plan_id: int
+    plan_code: str
+
+
+async def _owner(conn: AsyncConnection, service_id: int) -> _Owner:
+    row = (
+        await conn.execute(
+            select(
+                entities.c.id.label("entity_id"),
+                entities.c.prepaid,
+                entities.c.credit_limit_micros,
+                entities.c.currency,
+                entities.c.status,
+                services.c.plan_id,
+                plans.c.code.label("plan_code"),
+            )
+            .join(customers, customers.c.entity_id == entities.c.id)
+            .join(services, services.c.customer_id == customers.c.id)
+            .join(plans, plans.c.id == services.c.plan_id)
+            .where(services.c.id == service_id)
+        )
+    ).one()
+    return _Owner(*row)
+
+
+def _time_rate(rates: Sequence[UsageRate]) -> UsageRate | None:
+    for rate in rates:
+        if rate.meter is Meter.SECONDS and rate.band is None:
+            return rate
+    return None
+
+
+async def _period_usage(conn: AsyncConnection, service_id: int, period_start: Any, *, lock: bool) -> Usage:
+    await conn.execute(
+        pg_insert(service_usage).values(service_id=service_id, period_start=period_start).on_conflict_do_nothing()
+    )
+    query = select(service_usage).where(
+        service_usage.c.service_id == service_id, service_usage.c.period_start == period_start
+    )
+    row = (await conn.execute(query.with_for_update() if lock else query)).one()
+    return Usage(row.seconds, row.octets_in, row.octets_out, dict(row.band_seconds))
+
+
+async def authorize(
+    conn: AsyncConnection,
+    service_id: int,
+    nas_id: int,
+    *,
+    now: datetime | None = None,
+    reservation_micros: int = DEFAULT_RESERVATION,
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
+) -> Authorization:
+    """Decide on a session for an authenticated service (see module docstring)."""
+    when = now or datetime.now(UTC)
+    service = await get_service(conn, service_id, for_update=True)
+    if service.state is not ServiceState.ACTIVE:
+        return Authorization(False, f"Your service is {service.state.value}; please contact customer care.")
+    owner = await _owner(conn, service_id)
+    if owner.status != "active":
+        return Authorization(False, f"Your account is {owner.status}; please contact customer care.")
+    live = (
+        await conn.execute(
+            select(func.count())
+            .select_from(radius_sessions)
+            .where(
+                radius_sessions.c.service_id == service_id,
+                radius_sessions.c.state.in_(LIVE),
+                (radius_sessions.c.state == "open") | (radius_sessions.c.authorized_at > when - AUTHORIZED_TTL),
+            )
+        )
+    ).scalar_one()
+    if live >= max_sessions:
+        return Authorization(False, f"Already {live} session(s) online; at most {max_sessions} at a time.")
+    version = await plan_version_at(conn, owner.plan_code, when)
+    accounts = await _accounts(conn, owner.entity_id)
+    period = month_of(when.astimezone(UTC).date())
+    reserve = 0
+    timeout: int | None = None
+    if owner.prepaid:
+        balance = accounts["1000"][1]
+        if balance <= 0:
+            return Authorization(False, "Your prepaid balance is used up; please top up.")
+        reserve = min(balance, reservation_micros)
+        time_rate = _time_rate(version.rates)
+        if time_rate is not None:
+            already = await _period_usage(conn, service_id, period.start, lock=False)
+            timeout = affordable_quantity(time_rate, already.seconds, reserve)
+            if timeout <= 0:
+                return Authorization(False, "Your prepaid balance is too low for a session; please top up.")
+    elif owner.credit_limit_micros > 0:
+        owed = (await query_account(conn, owner.entity_id, "1100")).balance
+        if owed >= owner.credit_limit_micros:
+            return Authorization(False, "Your credit limit is reached; please pay your open invoices.")
+    session_id = (
+        await conn.execute(
+            insert(radius_sessions)
+            .values(
+                service_id=service_id,
+                nas_id=nas_id,
+                login=service.login,
+                prepaid=owner.prepaid,
+                plan_id=owner.plan_id,
+                period_start=period.start,
+                authorized_at=when,
+                reserved_micros=reserve,
+                reservations=1 if reserve else 0,
+            )
+            .returning(radius_sessions.c.id)
+        )
+    ).scalar_one()
+    entries = [_count_entry(session_id, accounts, +1)]
+    if reserve:
+        entries.append(_reserve_entry(session_id, 1, accounts, reserve, owner.currency))
+    await post_entries(conn, entries)
+    return Authorization(True, None, session_id, timeout, reserve)
+
+
+def _count_entry(session_id: int, accounts: Mapping[str, tuple[int, int]], sign: int) -> NewEntry:
+    sub, isp = accounts["8000"][0], accounts["isp:8900"][0]
+    what = "count" if sign > 0 else "uncount"
+    if sign > 0:
+        postings = (debit(sub, 1, SESSIONS), credit(isp, 1, SESSIONS))
+    else:
+        postings = (credit(sub, 1, SESSIONS), debit(isp, 1, SESSIONS))
+    return NewEntry(
+        f"session:{session_id}:{what}", f"Session {session_id} {'starts' if sign > 0 else 'ends'}", postings
+    )
+
+
+def _reserve_entry(
+    session_id: int, number: int, accounts: Mapping[str, tuple[int, int]], amount: int, unit: str
+) -> NewEntry:
+    return NewEntry(
+        f"session:{session_id}:reserve:{number}",
+        f"Session {session_id}: reserve funds",
+        (debit(accounts["1000"][0], amount, unit), credit(accounts["1010"][0], amount, unit)),
+    )
+
+
+def _release_entry(session_id: int, accounts: Mapping[str, tuple[int, int]], amount: int, unit: str) -> NewEntry:
+    return NewEntry(
+        f"session:{session_id}:release",
+        f"Session {session_id}: release the unused reservation",
+        (debit(accounts["1010"][0], amount, unit), credit(accounts["1000"][0], amount, unit)),
+    )
+
+
+def _charge_entry(
+    session_id: int, number: int, accounts: Mapping[str, tuple[int, int]], amount: int, unit: str
+) -> NewEntry:
+    return NewEntry(
+        f"session:{session_id}:charge:{number}",
+        f"Session {session_id}: usage",
+        (
+            debit(accounts["1010"][0], amount, unit),
+            credit(accounts["isp:4000"][0], amount, unit),
+            debit(accounts["9000"][0], amount, unit),
+            credit(accounts["isp:9900"][0], amount, unit),
+        ),
+    )
+
+
+async def _find_session(conn: AsyncConnection, nas_id: int, report: Report) -> Row[Any] | None:
+    by_id = (
+        await conn.execute(
+            select(radius_sessions)
+            .where(radius_sessions.c.nas_id == nas_id, radius_sessions.c.acct_session_id == report.acct_session_id)
+            .with_for_update()
+        )
+    ).first()
+    if by_id is not None or report.session_ref is None:
+        return by_id
+    return (
+        await conn.execute(
+            select(radius_sessions)
+            .where(
+                radius_sessions.c.id == report.session_ref,
+                radius_sessions.c.nas_id == nas_id,
+                radius_sessions.c.acct_session_id.is_(None),
+            )
+            .with_for_update()
+        )
+    ).first()
+
+
+async def account(conn: AsyncConnection, nas_id: int, report: Report, *, received_at: datetime) -> Accounted:
+    """Apply one Start, Interim-Update or Stop and store the packet (see module docstring)."""
+    session = await _find_session(conn, nas_id, report)
+    if session is None:
+        session = await _open_unannounced(conn, nas_id, report)
+        if session is None:
+            return await _store(conn, nas_id, report, received_at, Accounted(None, "unknown_login"))
+    if session.state not in LIVE:
+        return await _store(conn, nas_id, report, received_at, Accounted(session.id, "after_stop"))
+    result = await _apply(conn, session, report)
+    return await _store(conn, nas_id, report, received_at, result)
+
+
+async def _open_unannounced(conn: AsyncConnection, nas_id: int, report: Report) -> Row[Any] | None:
+    """A session whose Access-Accept this proxy did not give (a lost Start, a NAS that
+    re-sent after a restart): open it with no reservation; prepaid charges then come
+    straight from the main balance through a reservation made on the spot."""
+    try:
+        service = await find_service(conn, "radius_login", report.login)
+    except ValueError:
+        return None
+    owner = await _owner(conn, service.id)
+    period = month_of(report.event_time.astimezone(UTC).date())
+    session_id = (
+        await conn.execute(
+            insert(radius_sessions)
+            .values(
+                service_id=service.id,
+                nas_id=nas_id,
+                login=service.login,
+                acct_session_id=report.acct_session_id,
+                prepaid=owner.prepaid,
+                plan_id=owner.plan_id,
+                period_start=period.start,
+                authorized_at=report.event_time,
+            )
+            .returning(radius_sessions.c.id)
+        )
+    ).scalar_one()
+    accounts = await _accounts(conn, owner.entity_id)
+    await post_entries(conn, [_count_entry(session_id, accounts, +1)])
+    return (
+        await conn.execute(select(radius_sessions).where(radius_sessions.c.id == session_id).with_for_update())
+    ).one()
+
+
+async def _apply(conn: AsyncConnection, session: Row[Any], report: Report) -> Accounted:
+    owner = await _owner(conn, session.service_id)
+    plan_code = (await conn.execute(select(plans.c.code).where(plans.c.id == session.plan_id))).scalar_one()
+    version = await plan_version_at(conn, plan_code, session.authorized_at)
+    seconds = max(session.seconds, report.seconds)
+    octets_in = max(session.octets_in, report.octets_in)
+    octets_out = max(session.octets_out, report.octets_out)
+    delta = Usage(seconds - session.seconds, octets_in - session.octets_in, octets_out - session.octets_out)
+    accounts = await _accounts(conn, owner.entity_id)
+    entries: list[NewEntry] = []
+    values: dict[str, Any] = {
+        "acct_session_id": report.acct_session_id,
+        "seconds": seconds,
+        "octets_in": octets_in,
+        "octets_out": octets_out,
+        "updated_at": report.event_time,
+        "state": "open",
+    }
+    if session.started_at is None:
+        values["started_at"] = report.event_time - timedelta(seconds=report.seconds)
+    paid = unpaid = 0
+    reserved = session.reserved_micros
+    reservations = session.reservations
+    if delta != Usage():
+        already = await _period_usage(conn, session.service_id, session.period_start, lock=True)
+        charge = rate_usage(version.rates, already, delta).charge_micros
+        if owner.prepaid:
+            main = accounts["1000"][1]
+            if charge > reserved:
+                top = min(main, charge - reserved + DEFAULT_RESERVATION)
+                if top:
+                    reservations += 1
+                    entries.append(_reserve_entry(session.id, reservations, accounts, top, owner.currency))
+                    reserved, main = reserved + top, main - top
+            paid = min(charge, reserved)
+            unpaid = charge - paid
+            if paid:
+                entries.append(_charge_entry(session.id, session.charges + 1, accounts, paid, owner.currency))
+                values["charges"] = session.charges + 1
+                reserved -= paid
+            if reserved < DEFAULT_RESERVATION // 2 and main > 0:  # keep a reservation ahead of use
+                top = min(main, DEFAULT_RESERVATION - reserved)
+                reservations += 1
+                entries.append(_reserve_entry(session.id, reservations, accounts, top, owner.currency))
+                reserved, main = reserved + top, main - top
+            exhausted = reserved == 0 and main == 0
+        else:
+            await _record_postpaid(conn, session, seconds, octets_in, octets_out, delta, report.event_time)
+            exhausted = False
+        await conn.execute(
+            update(service_usage)
+            .where(
+                service_usage.c.service_id == session.service_id,
+                service_usage.c.period_start == session.period_start,
+            )
+            .values(
+                seconds=service_usage.c.seconds + delta.seconds,
+                octets_in=service_usage.c.octets_in + delta.octets_in,
+                octets_out=service_usage.c.octets_out + delta.octets_out,
+                charged_micros=service_usage.c.charged_micros + paid,
+            )
+        )
+    else:
+        exhausted = owner.prepaid and reserved == 0 and accounts["1000"][1] == 0
+    values.update(
+        charged_micros=session.charged_micros + paid,
+        unpaid_micros=session.unpaid_micros + unpaid,
+        reservations=reservations,
+    )
+    outcome = "started" if report.status is Status.START else "updated"
+    if report.status is Status.STOP:
+        outcome = "stopped"
+        entries.extend(_closing(session.id, accounts, reserved, owner.currency))
+        reserved = 0
+        values.update(state="closed", stopped_at=report.event_time, terminate_cause=report.terminate_cause)
+    values["reserved_micros"] = reserved
+    disconnect = bool(owner.prepaid and exhausted and report.status is not Status.STOP)
+    if disconnect and session.disconnect_requested_at is None:
+        values["disconnect_requested_at"] = report.event_time
+    await conn.execute(update(radius_sessions).where(radius_sessions.c.id == session.id).values(**values))
+    posted = await post_entries(conn, entries) if entries else []
+    return Accounted(session.id, outcome, paid, disconnect, tuple(p.id for p in posted))
+
+
+def _closing(session_id: int, accounts: Mapping[str, tuple[int, int]], reserved: int, unit: str) -> list[NewEntry]:
+    entries = [_count_entry(session_id, accounts, -1)]
+    if reserved:
+        entries.append(_release_entry(session_id, accounts, reserved, unit))
+    return entries
+
+
+async def _record_postpaid(
+    conn: AsyncConnection,
+    session: Row[Any],
+    seconds: int,
+    octets_in: int,
+    octets_out: int,
+    delta: Usage,
+    when: datetime,
+) -> None:
+    await conn.execute(
+        pg_insert(usage_records)
+        .values(
+            service_id=session.service_id,
+            source=f"session:{session.id}:{seconds}:{octets_in}:{octets_out}",
+            started_at=when,
+            seconds=delta.seconds,
+            octets_in=delta.octets_in,
+            octets_out=delta.octets_out,
+        )
+        .on_conflict_do_nothing(constraint="uq_usage_records_source")
+    )
+
+
+async def _store(
+    conn: AsyncConnection, nas_id: int, report: Report, received_at: datetime, result: Accounted
+) -> Accounted:
+    await conn.execute(
+        insert(accounting_packets).values(
+            session_id=result.session_id,
+            nas_id=nas_id,
+            received_at=received_at,
+            status_type=int(report.status),
+            acct_session_id=report.acct_session_id,
+            attributes=dict(report.attributes),
+            entry_ids=list(result.entry_ids),
+            outcome=result.outcome,
+        )
+    )
+    return result
+
+
+async def close_session(conn: AsyncConnection, session_id: int, *, state: str, cause: str, when: datetime) -> bool:
+    """Close a live session without a Stop: release its reservation and uncount it."""
+    session = (
+        await conn.execute(select(radius_sessions).where(radius_sessions.c.id == session_id).with_for_update())
+    ).one()
+    if session.state not in LIVE:
+        return False
+    owner = await _owner(conn, session.service_id)
+    accounts = await _accounts(conn, owner.entity_id)
+    await post_entries(conn, _closing(session.id, accounts, session.reserved_micros, owner.currency))
+    await conn.execute(
+        update(radius_sessions)
+        .where(radius_sessions.c.id == session.id)
+        .values(state=state, reserved_micros=0, stopped_at=when, terminate_cause=cause)
+    )
+    return True
+
+
+async def close_nas_sessions(conn: AsyncConnection, nas_id: int, when: datetime, report: Report) -> int:
+    """Accounting-On/Off: close every live session of this NAS that began by `when`."""
+    ids = (
+        await conn.execute(
+            select(radius_sessions.c.id)
+            .where(
+                radius_sessions.c.nas_id == nas_id,
+                radius_sessions.c.state.in_(LIVE),
+                radius_sessions.c.authorized_at <= when,
+            )
+            .order_by(radius_sessions.c.id)
+        )
+    ).scalars()
+    closed = 0
+    for session_id in list(ids):
+        closed += await close_session(conn, session_id, state="closed", cause="NAS-Reboot", when=when)
+    await _store(conn, nas_id, report, when, Accounted(None, f"closed {closed} session(s)"))
+    return closed
+
+
+async def reap(conn: AsyncConnection, now: datetime, *, idle: timedelta) -> int:
+    """Abort sessions that stopped reporting (no update for `idle`) and Accepts whose
+    Start never came (older than AUTHORIZED_TTL): charged as reported, then closed."""
+    ids = (
+        await conn.execute(
+            select(radius_sessions.c.id)
+            .where(
+                (
+                    (radius_sessions.c.state == "open")
+                    & (func.coalesce(radius_sessions.c.updated_at, radius_sessions.c.authorized_at) < now - idle)
+                )
+                | ((radius_sessions.c.state == "authorized") & (radius_sessions.c.authorized_at < now - AUTHORIZED_TTL))
+            )
+            .order_by(radius_sessions.c.id)
+        )
+    ).scalars()
+    aborted = 0
+    for session_id in list(ids):
+        aborted += await close_session(conn, session_id, state="aborted", cause="Abort-Session", when=now)
+    return aborted
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSession:
+    id: int
+    login: str
+    nas_id: int
+    acct_session_id: str | None
+    state: str
+    started_at: datetime | None
+    seconds: int
+    octets_in: int
+    octets_out: int
+    charged_micros: int
+    reserved_micros: int
+    disconnect_requested: bool
+
+
+async def live_sessions(conn: AsyncConnection, *, login: str | None = None) -> list[LiveSession]:
+    query = select(radius_sessions).where(radius_sessions.c.state.in_(LIVE)).order_by(radius_sessions.c.id)
+    if login is not None:
+        query = query.where(radius_sessions.c.login == login)
+    return [
+        LiveSession(
+            id=row.id,
+            login=row.login,
+            nas_id=row.nas_id,
+            acct_session_id=row.acct_session_id,
+            state=row.state,
+            started_at=row.started_at,
+            seconds=row.seconds,
+            octets_in=row.octets_in,
+            octets_out=row.octets_out,
+            charged_micros=row.charged_micros,
+            reserved_micros=row.reserved_micros,
+            disconnect_requested=row.disconnect_requested_at is not None,
+        )
+        for row in await conn.execute(query)
+    ]
