@@ -490,6 +490,29 @@ async def _store(
     return result
 
 
+async def store_packet(
+    conn: AsyncConnection,
+    nas_id: int,
+    *,
+    status_type: int,
+    acct_session_id: str | None,
+    attributes: Mapping[str, Any],
+    received_at: datetime,
+    outcome: str,
+) -> None:
+    """Keep an Accounting-Request Bureau does not act on (tunnel and Failed records...)."""
+    await conn.execute(
+        insert(accounting_packets).values(
+            nas_id=nas_id,
+            received_at=received_at,
+            status_type=status_type,
+            acct_session_id=acct_session_id,
+            attributes=dict(attributes),
+            outcome=outcome,
+        )
+    )
+
+
 async def close_session(conn: AsyncConnection, session_id: int, *, state: str, cause: str, when: datetime) -> bool:
     """Close a live session without a Stop: release its reservation and uncount it."""
     session = (
