@@ -9,17 +9,20 @@ not overlap (the registry refuses it), so at most one NAS matches.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bureau.platform.crypto.secretbox import SecretBox
+from bureau.platform.crypto.secretbox import SecretBox, SecretBoxError
 from bureau.platform.nas.registry import NasClient, nas_clients, nas_from_row, open_secret
 
 from .routing import TenantRef
 from .tables import tenants
+
+log = logging.getLogger("bureau.radius")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +70,21 @@ async def load_nas_routes(engine: AsyncEngine, box: SecretBox) -> NasTable:
         routes = []
         for row in rows:
             client = nas_from_row(row)
+            try:
+                secret = open_secret(box, client, row.secret_sealed)
+            except SecretBoxError:
+                # Sealed under a key this installation no longer holds: its datagrams are
+                # dropped as from an unknown NAS until the secret is set again.
+                log.error(
+                    "NAS %s (%s) of tenant %s: its secret does not open; skipped", client.name, client.address, row.slug
+                )
+                continue
             routes.append(
                 NasRoute(
                     tenant=TenantRef(row.tenant_id, row.slug),
                     tenant_status=row.tenant_status,
                     client=client,
-                    secret=open_secret(box, client, row.secret_sealed),
+                    secret=secret,
                     network=ipaddress.ip_network(client.address),
                 )
             )

@@ -95,6 +95,14 @@ def test_package_data_under_the_code_folders_is_in_the_wheel(wheel: Path) -> Non
     assert missing == [], f"data files missing from {wheel.name}: {missing}"
 
 
+def test_the_radius_dictionary_files_are_in_the_wheel(wheel: Path) -> None:
+    # The top-level file is named just "dictionary", which no suffix pattern matches.
+    shipped = {name for name in source_files() if name.startswith("bureau/radius_proxy/dictionary/")}
+    assert {"bureau/radius_proxy/dictionary/dictionary", "bureau/radius_proxy/dictionary/dictionary.rfc2865"} <= shipped
+    missing = sorted(shipped - wheel_names(wheel))
+    assert missing == [], f"RADIUS dictionary files missing from {wheel.name}: {missing}"
+
+
 def test_the_wheel_installs_nothing_at_top_level_but_bureau(wheel: Path) -> None:
     tops = {name.split("/", 1)[0] for name in wheel_names(wheel)}
     dist_info = {top for top in tops if top.endswith(".dist-info")}
@@ -134,7 +142,11 @@ def test_the_unpacked_wheel_imports_from_another_directory_without_the_source_tr
 
     script = (
         "import json, bureau, bureau.platform.money, bureau.tenants.routing, bureau.platform.ledger.posting;"
-        "print(json.dumps({'money': bureau.platform.money.__file__, 'path': list(bureau.__path__)}))"
+        "from bureau.radius_proxy import codec;"
+        "d = codec.load_dictionary();"
+        "print(json.dumps({'money': bureau.platform.money.__file__, 'path': list(bureau.__path__),"
+        " 'dictionary': str(codec.SHIPPED_DICTIONARY), 'mikrotik': d.attribute('Mikrotik-Rate-Limit').vendor_id,"
+        " 'error_cause': d.attribute('Error-Cause').values['Session-Context-Not-Found']}))"
     )
     result = subprocess.run(
         [str(python), "-c", script], capture_output=True, text=True, env=env, cwd=elsewhere, timeout=IMPORT_TIMEOUT_S
@@ -142,5 +154,8 @@ def test_the_unpacked_wheel_imports_from_another_directory_without_the_source_tr
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert Path(found["money"]).resolve().is_relative_to(venv.resolve()), found
+    # The RADIUS dictionary is read from the installed package, $INCLUDEs and all.
+    assert Path(found["dictionary"]).resolve().is_relative_to(venv.resolve()), found
+    assert (found["mikrotik"], found["error_cause"]) == (14988, 503), found
     # The source-tree shim must stay off: no folder outside the installed package.
     assert [Path(p).resolve() for p in found["path"]] == [(site_packages / "bureau").resolve()], found
