@@ -49,6 +49,7 @@ from bureau.tenants.realms import route_realm, split_login
 from bureau.tenants.routing import tenant_unit
 
 from . import attributes as a
+from . import codec
 from .disconnect import Disconnector
 
 log = logging.getLogger("bureau.radius")
@@ -115,6 +116,7 @@ class RadiusServer:
         self.reservation_micros = reservation_micros
         self.clock = clock
         self.stats = Stats()
+        self.dictionary = codec.load_dictionary()
         self.cache = DuplicateCache()
         self.nas = NasTable(())
         self.disconnector = Disconnector(timeout_s=disconnect_timeout_s, attempts=disconnect_attempts)
@@ -292,14 +294,26 @@ class RadiusServer:
             if not decision.accepted or decision.session_id is None:
                 return self._reject(request, decision.reason or "Access denied.")
             attributes = [
-                a.uint32(a.ACCT_INTERIM_INTERVAL, self.interim_interval),
+                a.uint32(a.ACCT_INTERIM_INTERVAL, decision.interim_interval or self.interim_interval),
                 (a.CLASS, sign_class(self.class_key, route.tenant.id, str(decision.session_id))),
+                *self._plan_attributes(decision.reply, login),
             ]
             if decision.session_timeout is not None:
                 attributes.append(a.uint32(a.SESSION_TIMEOUT, max(decision.session_timeout, 1)))
             attributes.extend(proof)
         self.stats.accepted += 1
         return self._reply(request, ACCESS_ACCEPT, attributes)
+
+    def _plan_attributes(self, reply: Any, login: str) -> list[tuple[int, bytes]]:
+        """The plan's reply attributes on the wire; a plan the dictionary cannot encode is
+        logged and its attributes left out (they are checked when they are set)."""
+        if not reply:
+            return []
+        try:
+            return codec.encode_attributes(reply, self.dictionary)
+        except codec.EncodeError as exc:
+            log.error("the plan of %s has RADIUS attributes that cannot be sent: %s", login, exc)
+            return []
 
     def _check_password(
         self, packet: wire.RawPacket, route: NasRoute, password: str, login: str

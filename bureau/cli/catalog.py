@@ -32,12 +32,14 @@ from bureau.platform.rating.tariff import GIGABYTE, HOUR, KILOBYTE, MEGABYTE, MI
 from bureau.platform.rating.usage import Meter
 
 from ._common import amount_micros, fail, instant, out, percent_bp, print_json, with_tenant
+from .plan_radius import plan_radius
 
 plan_app = typer.Typer(help="Create and show plans and their priced versions.", no_args_is_help=True)
 version_app = typer.Typer(help="Add a plan's prices from a date on (versions are never rewritten).")
 category_app = typer.Typer(help="Plan categories (Dial-up, DSL, …).", no_args_is_help=True)
 plan_app.add_typer(version_app, name="version", no_args_is_help=True)
 plan_app.add_typer(category_app, name="category")
+plan_app.command("radius")(plan_radius)
 tax_app = typer.Typer(help="Tax rates by locale and tax class, with effective dates.", no_args_is_help=True)
 class_app = typer.Typer(help="Subscriber classes and the plans offered to them.", no_args_is_help=True)
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -43,6 +44,9 @@ plans = Table(
     Column("category_id", BigInteger, ForeignKey("plan_categories.id"), nullable=False, index=True),
     Column("billing", Text, nullable=False),
     Column("status", Text, nullable=False, server_default="active"),
+    Column("radius_attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("max_sessions", Integer, nullable=False, server_default="1"),
+    Column("interim_interval", Integer),
     created_at(),
     CheckConstraint("billing IN ('prepaid', 'postpaid')", name="billing"),
     CheckConstraint("status IN ('active', 'retired')", name="status"),

@@ -47,6 +47,7 @@ from bureau.platform.rating.usage import Meter, Usage
 
 from ..billing.period import month_of
 from ..billing.tables import usage_records
+from ..catalog.radius import radius_options
 from ..catalog.tables import plans
 from ..catalog.versions import plan_version_at
 from ..ledger.chart import SESSIONS
@@ -59,7 +60,6 @@ from ..subscribers.tables import customers, services
 from .tables import accounting_packets, radius_sessions, service_usage
 
 DEFAULT_RESERVATION = 2_000_000  # 2.00: one reservation step of a prepaid session
-DEFAULT_MAX_SESSIONS = 1
 AUTHORIZED_TTL = timedelta(minutes=2)  # an Accept without a Start holds its reservation this long
 LIVE = ("authorized", "open")
 
@@ -81,6 +81,8 @@ class Authorization:
     session_id: int | None = None
     session_timeout: int | None = None  # seconds; None: the plan sets no time limit
     reserved_micros: int = 0
+    reply: Mapping[str, Any] = field(default_factory=dict)  # the plan's RADIUS attributes, by name
+    interim_interval: int | None = None  # the plan's Acct-Interim-Interval; None: the server's
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +179,12 @@ async def authorize(
     *,
     now: datetime | None = None,
     reservation_micros: int = DEFAULT_RESERVATION,
-    max_sessions: int = DEFAULT_MAX_SESSIONS,
+    max_sessions: int | None = None,
 ) -> Authorization:
-    """Decide on a session for an authenticated service (see module docstring)."""
+    """Decide on a session for an authenticated service (see module docstring).
+
+    `max_sessions` overrides the plan's sessions-at-once limit.
+    """
     when = now or datetime.now(UTC)
     service = await get_service(conn, service_id, for_update=True)
     if service.state is not ServiceState.ACTIVE:
@@ -187,6 +192,8 @@ async def authorize(
     owner = await _owner(conn, service_id)
     if owner.status != "active":
         return Authorization(False, f"Your account is {owner.status}; please contact customer care.")
+    options = await radius_options(conn, owner.plan_id)
+    limit = max_sessions if max_sessions is not None else options.max_sessions
     live = (
         await conn.execute(
             select(func.count())
@@ -198,8 +205,8 @@ async def authorize(
             )
         )
     ).scalar_one()
-    if live >= max_sessions:
-        return Authorization(False, f"Already {live} session(s) online; at most {max_sessions} at a time.")
+    if live >= limit:
+        return Authorization(False, f"Already {live} session(s) online; at most {limit} at a time.")
     version = await plan_version_at(conn, owner.plan_code, when)
     accounts = await _accounts(conn, owner.entity_id)
     period = month_of(when.astimezone(UTC).date())
@@ -241,7 +248,7 @@ async def authorize(
     if reserve:
         entries.append(_reserve_entry(session_id, 1, accounts, reserve, owner.currency))
     await post_entries(conn, entries)
-    return Authorization(True, None, session_id, timeout, reserve)
+    return Authorization(True, None, session_id, timeout, reserve, options.attributes, options.interim_interval)
 
 
 def _count_entry(session_id: int, accounts: Mapping[str, tuple[int, int]], sign: int) -> NewEntry:

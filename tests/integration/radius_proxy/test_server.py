@@ -139,3 +139,31 @@ async def test_funds_exhausted_sends_a_disconnect_request_the_nas_acknowledges(
     assert await nas.balance(carol, "1000") == 0 and await nas.balance(carol, "1010") == 0
     assert await nas.balance(carol, "9000") == 500_000
     await assert_ledger_sound(nas.tenant)
+
+
+async def test_plan_reply_attributes_interim_interval_and_sessions_at_once(nas: Nas) -> None:
+    from bureau.platform.catalog.errors import InvalidCatalogValue
+    from bureau.platform.catalog.radius import set_radius_options
+
+    alice = await nas.subscriber("alice", "hourly", 10_000_000)
+    async with nas.unit() as conn:
+        await set_radius_options(
+            conn,
+            "hourly",
+            attributes={"Mikrotik-Rate-Limit": "10M/20M", "Idle-Timeout": 900},
+            max_sessions=2,
+            interim_interval=120,
+        )
+        try:
+            await set_radius_options(conn, "hourly", attributes={"Session-Timeout": 5})
+        except InvalidCatalogValue as exc:
+            assert "set by Bureau itself" in str(exc)
+        else:
+            raise AssertionError("Session-Timeout from a plan was accepted")
+    replies = [await nas.ask("auth", nas.pap(number, alice, "alice-secret")) for number in (1, 2, 3)]
+    assert [r.code if r else None for r in replies] == [2, 2, 3]
+    first = replies[0]
+    assert first is not None
+    assert a.vendor(first, 14988, 8) == b"10M/20M"  # Mikrotik-Rate-Limit
+    assert a.integer(first, a.IDLE_TIMEOUT) == 900
+    assert a.integer(first, a.ACCT_INTERIM_INTERVAL) == 120
