@@ -46,6 +46,10 @@ class NasTable:
     def __len__(self) -> int:
         return len(self._routes)
 
+    @property
+    def routes(self) -> tuple[NasRoute, ...]:
+        return tuple(self._routes)
+
     def find(self, address: str) -> NasRoute | None:
         host = self._hosts.get(address)
         if host is not None:

@@ -16,11 +16,13 @@ from bureau.platform.money import format_amount
 from bureau.platform.nas import registry
 from bureau.platform.sessions.control import live_sessions
 from bureau.platform.settings import Settings, load_settings
+from bureau.radius_proxy.admin import SessionNotLive, disconnect_session
 from bureau.radius_proxy.server import RadiusServer
 from bureau.runtime import database_url
 from bureau.secrets import radius_class_key, secret_box
+from bureau.tenants import lifecycle
 
-from ._common import EXPECTED, fail, out, print_json, with_tenant
+from ._common import EXPECTED, fail, out, print_json, with_engine, with_tenant
 from .customers import PasswordStdin, read_password
 
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant slug.")]
@@ -198,3 +200,23 @@ def session_list(
             format_amount(s.reserved_micros, currency, precise=True),
         )
     out.print(table)
+
+
+@session_app.command("disconnect")
+def session_disconnect(
+    session_id: Annotated[int, typer.Argument(help="The session's id (bureau session list).")],
+    tenant: TenantOpt,
+) -> None:
+    """Ask the NAS to end a session (RFC 5176 Disconnect-Request); exit 1 unless it acknowledges."""
+
+    async def job(engine: AsyncEngine) -> str:
+        found = await lifecycle.get_tenant(engine, tenant)
+        try:
+            return await disconnect_session(engine, secret_box(load_settings()), found.ref, session_id)
+        except SessionNotLive as exc:
+            fail(str(exc))
+
+    answer = with_engine(job)
+    out.print(f"session {session_id}: the NAS answered {answer}")
+    if answer != "ack":
+        raise typer.Exit(1)

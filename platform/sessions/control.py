@@ -617,3 +617,45 @@ async def live_sessions(conn: AsyncConnection, *, login: str | None = None) -> l
         )
         for row in await conn.execute(query)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class DisconnectTarget:
+    """What a Disconnect-Request for a session needs: its NAS, identification and where
+    the NAS last sent accounting from."""
+
+    session_id: int
+    nas_id: int
+    login: str
+    acct_session_id: str | None
+    source_ip: str | None
+
+
+async def disconnect_target(conn: AsyncConnection, session_id: int) -> DisconnectTarget | None:
+    """The live session `session_id`, for an administrator's Disconnect; None if not live."""
+    row = (
+        await conn.execute(
+            select(radius_sessions).where(radius_sessions.c.id == session_id, radius_sessions.c.state.in_(LIVE))
+        )
+    ).first()
+    if row is None:
+        return None
+    source = (
+        await conn.execute(
+            select(accounting_packets.c.attributes["source"].astext)
+            .where(accounting_packets.c.session_id == session_id)
+            .order_by(accounting_packets.c.id.desc())
+            .limit(1)
+        )
+    ).scalar()
+    return DisconnectTarget(
+        row.id, row.nas_id, row.login, row.acct_session_id, source.rpartition(":")[0] if source else None
+    )
+
+
+async def mark_disconnect_requested(conn: AsyncConnection, session_id: int, when: datetime) -> None:
+    await conn.execute(
+        update(radius_sessions)
+        .where(radius_sessions.c.id == session_id, radius_sessions.c.disconnect_requested_at.is_(None))
+        .values(disconnect_requested_at=when)
+    )
