@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     radius_host: str = Field("127.0.0.1", description="an address for the RADIUS listeners, such as 0.0.0.0")
     radius_auth_port: Port = Field(1812, ge=1, le=65535, description="a port number from 1 to 65535")
     radius_acct_port: Port = Field(1813, ge=1, le=65535, description="a port number from 1 to 65535")
+    radius_dictionaries: str = Field(
+        "", description="paths of FreeRADIUS-format dictionary files to load besides Bureau's, separated by ':'"
+    )
     broker_url: str | None = Field(None, description="an amqp:// or redis:// URL, or unset for PostgreSQL")
     secret_key: SecretStr | None = Field(
         None, description="base64 of 32 random bytes (e.g. `openssl rand -base64 32`), or unset for a generated key"

@@ -25,9 +25,10 @@ import hmac
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -106,6 +107,7 @@ class RadiusServer:
         disconnect_timeout_s: float = 2.0,
         disconnect_attempts: int = 5,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        dictionaries: Sequence[Path] = (),
     ) -> None:
         self.engine = engine
         self.box = box
@@ -116,7 +118,7 @@ class RadiusServer:
         self.reservation_micros = reservation_micros
         self.clock = clock
         self.stats = Stats()
-        self.dictionary = codec.load_dictionary()
+        self.dictionary = codec.load_dictionary(dictionaries)
         self.cache = DuplicateCache()
         self.nas = NasTable(())
         self.disconnector = Disconnector(timeout_s=disconnect_timeout_s, attempts=disconnect_attempts)

@@ -29,6 +29,7 @@ from bureau.platform.rating.errors import RatingError
 from bureau.platform.settings import SettingsError, load_settings
 from bureau.platform.subscribers.errors import SubscriberError
 from bureau.platform.vouchers.errors import VoucherError
+from bureau.radius_proxy.codec import DictionaryError
 from bureau.runtime import database_url
 from bureau.tenants.lifecycle import TenantError, get_tenant
 from bureau.tenants.routing import tenant_unit
@@ -47,6 +48,7 @@ EXPECTED = (
     InvalidPassword,
     BillingError,
     NasError,
+    DictionaryError,
 )
 
 out = Console(highlight=False, soft_wrap=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -40,6 +41,7 @@ def radius_server(engine: AsyncEngine, settings: Settings) -> RadiusServer:
         host=settings.radius_host,
         auth_port=settings.radius_auth_port,
         acct_port=settings.radius_acct_port,
+        dictionaries=[Path(p) for p in settings.radius_dictionaries.split(":") if p],
     )
 
 
