@@ -41,7 +41,9 @@ from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bureau.platform.rating.charge import affordable_quantity, rate_usage
+from bureau.platform.catalog.tax import RatePart, tax_line
+from bureau.platform.money import divide_half_even
+from bureau.platform.rating.charge import Rated, affordable_quantity, rate_usage
 from bureau.platform.rating.tariff import UsageRate
 from bureau.platform.rating.usage import Meter, Usage
 
@@ -49,7 +51,8 @@ from ..billing.period import month_of
 from ..billing.tables import usage_records
 from ..catalog.radius import radius_options
 from ..catalog.tables import plans
-from ..catalog.versions import plan_version_at
+from ..catalog.taxes import Locale, tax_rates_for
+from ..catalog.versions import PlanVersion, plan_version_at
 from ..ledger.chart import SESSIONS
 from ..ledger.entities import isp_entity, query_account
 from ..ledger.posting import post_entries
@@ -60,7 +63,8 @@ from ..subscribers.tables import customers, services
 from .tables import accounting_packets, radius_sessions, service_usage
 
 DEFAULT_RESERVATION = 2_000_000  # 2.00: one reservation step of a prepaid session
-AUTHORIZED_TTL = timedelta(minutes=2)  # an Accept without a Start holds its reservation this long
+AUTHORIZED_TTL = timedelta(minutes=2)
+BASIS_POINTS = 10_000  # an Accept without a Start holds its reservation this long
 LIVE = ("authorized", "open")
 
 
@@ -116,7 +120,7 @@ async def _accounts(conn: AsyncConnection, entity_id: int) -> dict[str, tuple[in
     for code in ("1000", "1010", "8000", "9000"):
         account = await query_account(conn, entity_id, code)
         found[code] = (account.id, account.balance)
-    for code in ("4000", "8900", "9900"):
+    for code in ("2100", "4000", "8900", "9900"):
         account = await query_account(conn, isp.id, code)
         found[f"isp:{code}"] = (account.id, account.balance)
     return found
@@ -131,6 +135,9 @@ class _Owner:
     status: str
     plan_id: int
     plan_code: str
+    country: str
+    state: str | None
+    city: str | None
 
 
 async def _owner(conn: AsyncConnection, service_id: int) -> _Owner:
@@ -144,6 +151,9 @@ async def _owner(conn: AsyncConnection, service_id: int) -> _Owner:
                 entities.c.status,
                 services.c.plan_id,
                 plans.c.code.label("plan_code"),
+                customers.c.country,
+                customers.c.state,
+                customers.c.city,
             )
             .join(customers, customers.c.entity_id == entities.c.id)
             .join(services, services.c.customer_id == customers.c.id)
@@ -151,7 +161,7 @@ async def _owner(conn: AsyncConnection, service_id: int) -> _Owner:
             .where(services.c.id == service_id)
         )
     ).one()
-    return _Owner(*row)
+    return _Owner(**row._mapping)
 
 
 def _time_rate(rates: Sequence[UsageRate]) -> UsageRate | None:
@@ -220,7 +230,10 @@ async def authorize(
         time_rate = _time_rate(version.rates)
         if time_rate is not None:
             already = await _period_usage(conn, service_id, period.start, lock=False)
-            timeout = affordable_quantity(time_rate, already.seconds, reserve)
+            tax_class = next(c.tax_class for c in version.components if c.rate == time_rate)
+            exclusive = sum(p.rate_bp for p in await _tax_parts(conn, owner, tax_class, when) if not p.inclusive)
+            budget = reserve * BASIS_POINTS // (BASIS_POINTS + exclusive)  # what is left for usage after the tax
+            timeout = affordable_quantity(time_rate, already.seconds, budget)
             if timeout <= 0:
                 return Authorization(False, "Your prepaid balance is too low for a session; please top up.")
     elif owner.credit_limit_micros > 0:
@@ -282,18 +295,40 @@ def _release_entry(session_id: int, accounts: Mapping[str, tuple[int, int]], amo
 
 
 def _charge_entry(
-    session_id: int, number: int, accounts: Mapping[str, tuple[int, int]], amount: int, unit: str
+    session_id: int, number: int, accounts: Mapping[str, tuple[int, int]], amount: int, tax: int, unit: str
 ) -> NewEntry:
-    return NewEntry(
-        f"session:{session_id}:charge:{number}",
-        f"Session {session_id}: usage",
-        (
-            debit(accounts["1010"][0], amount, unit),
-            credit(accounts["isp:4000"][0], amount, unit),
-            debit(accounts["9000"][0], amount, unit),
-            credit(accounts["isp:9900"][0], amount, unit),
-        ),
-    )
+    """`amount` (tax included) from the reserve: revenue gets it less `tax`, tax payable `tax`."""
+    postings = [
+        debit(accounts["1010"][0], amount, unit),
+        debit(accounts["9000"][0], amount, unit),
+        credit(accounts["isp:9900"][0], amount, unit),
+    ]
+    if amount - tax:
+        postings.append(credit(accounts["isp:4000"][0], amount - tax, unit))
+    if tax:
+        postings.append(credit(accounts["isp:2100"][0], tax, unit))
+    return NewEntry(f"session:{session_id}:charge:{number}", f"Session {session_id}: usage", tuple(postings))
+
+
+async def _tax_parts(conn: AsyncConnection, owner: _Owner, tax_class: str, when: datetime) -> tuple[RatePart, ...]:
+    locale = Locale(owner.country, owner.state, owner.city)
+    return tuple(rate.part for rate in await tax_rates_for(conn, locale, tax_class, when))
+
+
+async def _with_tax(
+    conn: AsyncConnection, owner: _Owner, version: PlanVersion, rated: Rated, when: datetime
+) -> tuple[int, int]:
+    """(what the customer pays, the tax in it) for prepaid usage, per rate and its tax class:
+    an exclusive tax is added on top, an inclusive one is taken out of the price."""
+    tax_class = {c.rate.key: c.tax_class for c in version.components if c.rate is not None}
+    gross = tax = 0
+    for line in rated.lines:
+        if not line.charge_micros:
+            continue
+        taxed = tax_line(line.charge_micros, await _tax_parts(conn, owner, tax_class[line.rate.key], when))
+        gross += taxed.gross_micros
+        tax += taxed.tax_micros
+    return gross, tax
 
 
 async def _find_session(conn: AsyncConnection, nas_id: int, report: Report) -> Row[Any] | None:
@@ -390,7 +425,10 @@ async def _apply(conn: AsyncConnection, session: Row[Any], report: Report) -> Ac
     reservations = session.reservations
     if delta != Usage():
         already = await _period_usage(conn, session.service_id, session.period_start, lock=True)
-        charge = rate_usage(version.rates, already, delta).charge_micros
+        rated = rate_usage(version.rates, already, delta)
+        charge, tax = rated.charge_micros, 0
+        if owner.prepaid and charge:
+            charge, tax = await _with_tax(conn, owner, version, rated, report.event_time)
         if owner.prepaid:
             main = accounts["1000"][1]
             if charge > reserved:
@@ -402,7 +440,8 @@ async def _apply(conn: AsyncConnection, session: Row[Any], report: Report) -> Ac
             paid = min(charge, reserved)
             unpaid = charge - paid
             if paid:
-                entries.append(_charge_entry(session.id, session.charges + 1, accounts, paid, owner.currency))
+                tax_paid = divide_half_even(tax * paid, charge) if charge else 0
+                entries.append(_charge_entry(session.id, session.charges + 1, accounts, paid, tax_paid, owner.currency))
                 values["charges"] = session.charges + 1
                 reserved -= paid
             if reserved < DEFAULT_RESERVATION // 2 and main > 0:  # keep a reservation ahead of use

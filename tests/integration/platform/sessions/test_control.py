@@ -154,3 +154,34 @@ async def test_accounting_on_and_the_reaper_close_sessions_and_release_funds(
     assert await network.balance("gus", "1000") == 4_000_000
     assert await network.balance("gus", "8000") == 0
     await assert_ledger_sound(network.tenant)
+
+
+async def test_prepaid_usage_is_taxed_by_the_customers_locale(network: Network, assert_ledger_sound: Any) -> None:
+    from bureau.platform.catalog import taxes
+    from bureau.platform.ledger.entities import isp_entity, query_account
+
+    from .conftest import FROM
+
+    async with network.unit() as conn:
+        await taxes.create_tax_rate(
+            conn, name="Sales tax", locale=taxes.Locale("US"), tax_class="standard", rate_bp=1000,
+            inclusive=False, effective_from=FROM,
+        )  # fmt: skip
+    (service,) = await network.subscriber("tia", "hourly", 10_000_000)
+    login = f"tia@{network.realm}"
+    async with network.unit() as conn:
+        granted = await authorize(conn, service, NAS, now=T0)
+    assert granted.session_timeout == 5454  # 2.00 reserved buys 1.818181 before tax: 5454 s at 1.20 an hour
+    for step in (
+        report(Status.START, login, ref=granted.session_id),
+        report(Status.STOP, login, 600, at=timedelta(seconds=600)),
+    ):
+        async with network.unit() as conn:
+            await account(conn, NAS, step, received_at=step.event_time)
+    async with network.unit() as conn:
+        isp = await isp_entity(conn)
+        tax = await query_account(conn, isp.id, "2100")
+        revenue = await query_account(conn, isp.id, "4000")
+    assert (revenue.balance, tax.balance) == (200_000, 20_000)
+    assert await network.balance("tia", "1000") == 10_000_000 - 220_000
+    await assert_ledger_sound(network.tenant)
