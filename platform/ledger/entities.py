@@ -7,11 +7,11 @@ the accounts of its chart-of-accounts template, created with it in one transacti
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -328,6 +328,25 @@ async def query_account(conn: AsyncConnection, entity_id: int, code: str) -> Acc
     if row is None:
         raise EntityNotFound(f"entity {entity_id} has no account {code}")
     return _account(row)
+
+
+async def query_accounts(
+    conn: AsyncConnection, wanted: Mapping[int, Sequence[str]]
+) -> dict[tuple[int, str], AccountBalance]:
+    """Several accounts of several entities in one query, by (entity id, code)."""
+    conditions = [
+        and_(accounts.c.entity_id == entity_id, accounts.c.code.in_(list(codes)))
+        for entity_id, codes in wanted.items()
+        if codes
+    ]
+    if not conditions:
+        return {}
+    rows = (await conn.execute(_balances_query().where(or_(*conditions)))).all()
+    found = {(row.entity_id, row.code): _account(row) for row in rows}
+    missing = [(e, c) for e, codes in wanted.items() for c in codes if (e, c) not in found]
+    if missing:
+        raise EntityNotFound(f"no such accounts: {', '.join(f'entity {e} account {c}' for e, c in missing)}")
+    return found
 
 
 async def list_accounts(conn: AsyncConnection, entity_id: int) -> list[AccountBalance]:

@@ -54,7 +54,7 @@ from ..catalog.tables import plans
 from ..catalog.taxes import Locale, tax_rates_for
 from ..catalog.versions import PlanVersion, plan_version_at
 from ..ledger.chart import SESSIONS
-from ..ledger.entities import isp_entity, query_account
+from ..ledger.entities import isp_entity, query_account, query_accounts
 from ..ledger.posting import post_entries
 from ..ledger.rules import NewEntry, credit, debit
 from ..ledger.tables import entities
@@ -114,16 +114,17 @@ class Accounted:
     entry_ids: tuple[int, ...] = ()
 
 
+SUBSCRIBER_CODES = ("1000", "1010", "8000", "9000")
+ISP_CODES = ("2100", "4000", "8900", "9900")
+
+
 async def _accounts(conn: AsyncConnection, entity_id: int) -> dict[str, tuple[int, int]]:
+    """The session's accounts in one query: the subscriber's by code, the ISP's as "isp:<code>"."""
     isp = await isp_entity(conn)
-    found: dict[str, tuple[int, int]] = {}
-    for code in ("1000", "1010", "8000", "9000"):
-        account = await query_account(conn, entity_id, code)
-        found[code] = (account.id, account.balance)
-    for code in ("2100", "4000", "8900", "9900"):
-        account = await query_account(conn, isp.id, code)
-        found[f"isp:{code}"] = (account.id, account.balance)
-    return found
+    found = await query_accounts(conn, {entity_id: SUBSCRIBER_CODES, isp.id: ISP_CODES})
+    accounts = {code: (found[(entity_id, code)].id, found[(entity_id, code)].balance) for code in SUBSCRIBER_CODES}
+    accounts.update({f"isp:{code}": (found[(isp.id, code)].id, found[(isp.id, code)].balance) for code in ISP_CODES})
+    return accounts
 
 
 @dataclass(frozen=True, slots=True)
