@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 import bureau
@@ -29,10 +29,17 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok", "version": bureau.__version__})
 
 
-def create_app(engine: AsyncEngine) -> Starlette:
+async def metrics(request: Request) -> PlainTextResponse:
+    """Counters in the Prometheus text format, from every part that runs in this process."""
+    sources: list[Callable[[], str]] = request.app.state.metrics
+    return PlainTextResponse("".join(source() for source in sources), media_type="text/plain; version=0.0.4")
+
+
+def create_app(engine: AsyncEngine, *, metrics_sources: Sequence[Callable[[], str]] = ()) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.engine = engine
+        app.state.metrics = list(metrics_sources)
         yield
 
-    return Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
+    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)], lifespan=lifespan)

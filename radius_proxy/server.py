@@ -79,6 +79,34 @@ class Stats:
     def drop(self, reason: str) -> None:
         self.dropped[reason] += 1
 
+    def prometheus(self) -> str:
+        """The counters in the Prometheus text exposition format."""
+        lines = []
+        for name, value, what in (
+            ("received", self.received, "datagrams received"),
+            ("accepted", self.accepted, "Access-Accepts sent"),
+            ("rejected", self.rejected, "Access-Rejects sent"),
+            ("accounted", self.accounted, "Accounting-Requests recorded and answered"),
+            ("duplicates", self.duplicates, "retransmissions answered from the cache or dropped in progress"),
+        ):
+            lines += [f"# HELP bureau_radius_{name}_total {what}", f"# TYPE bureau_radius_{name}_total counter"]
+            lines.append(f"bureau_radius_{name}_total {value}")
+        lines += [
+            "# HELP bureau_radius_dropped_total datagrams dropped, by reason",
+            "# TYPE bureau_radius_dropped_total counter",
+        ]
+        lines += [
+            f'bureau_radius_dropped_total{{reason="{reason}"}} {count}'
+            for reason, count in sorted(self.dropped.items())
+        ]
+        lines += [
+            "# HELP bureau_radius_reply_seconds time from receipt to reply",
+            "# TYPE bureau_radius_reply_seconds summary",
+        ]
+        lines.append(f"bureau_radius_reply_seconds_sum {self.latency_sum_s:.6f}")
+        lines.append(f"bureau_radius_reply_seconds_count {self.latency_count}")
+        return "\n".join(lines) + "\n"
+
 
 @dataclass(frozen=True, slots=True)
 class _Request:

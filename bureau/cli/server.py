@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from types import FrameType
 from typing import Annotated
 
@@ -104,12 +105,13 @@ async def _up(url: str, settings: Settings, *, demo: bool) -> None:
     sealer = asyncio.create_task(_seal_forever(engine))
     radius = radius_server(engine, settings)
     await radius.start()
+    metrics = [radius.stats.prometheus]
     out.print(
         f"RADIUS on {settings.radius_host}: auth {radius.ports['auth']}, accounting {radius.ports['acct']}"
         f" ({len(radius.nas)} NAS)"
     )
     try:
-        await _serve_http(engine, settings)
+        await _serve_http(engine, settings, metrics)
     finally:
         await radius.stop()
         sealer.cancel()
@@ -117,9 +119,9 @@ async def _up(url: str, settings: Settings, *, demo: bool) -> None:
             await sealer
 
 
-async def _serve_http(engine: AsyncEngine, settings: Settings) -> None:
+async def _serve_http(engine: AsyncEngine, settings: Settings, metrics: list[Callable[[], str]] | None = None) -> None:
     config = uvicorn.Config(
-        create_app(engine),
+        create_app(engine, metrics_sources=metrics or ()),
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level,

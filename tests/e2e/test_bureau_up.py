@@ -137,6 +137,8 @@ def test_bureau_up_serves_health_seeds_the_demo_and_owns_its_data_folder(
         shown = run_bureau("account", "show", "-t", "demo", "alice@demo.example", "--json", env=env, check=True)
         balances = {a["code"]: a.get("balance_micros") for a in json.loads(shown.stdout)["accounts"]}
         assert (balances["1000"], balances["1010"]) == (8_000_000, 2_000_000)  # 2.00 reserved for the session
+        metrics = httpx.get(f"http://127.0.0.1:{http_port}/metrics", timeout=5).text
+        assert "bureau_radius_accepted_total 1" in metrics and "bureau_radius_rejected_total 1" in metrics
     finally:
         output = stop(process)
     assert "demo: already in place" in output
