@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bureau.platform.crypto.secretbox import SecretBox
+from bureau.platform.nas.downstream import record_proxied_accounting
 from bureau.platform.radius import wire
 from bureau.platform.radius.chap import verify_chap
 from bureau.platform.radius.class_token import read_class, sign_class
@@ -46,12 +47,14 @@ from bureau.platform.subscribers.errors import NotFound
 from bureau.platform.subscribers.services import ServiceKind, find_service, login_password
 from bureau.tenants import lifecycle
 from bureau.tenants.nas import NasRoute, NasTable, load_nas_routes
+from bureau.tenants.proxies import DownstreamRoute, load_proxy_routes
 from bureau.tenants.realms import route_realm, split_login
 from bureau.tenants.routing import tenant_unit
 
 from . import attributes as a
 from . import codec
 from .disconnect import Disconnector
+from .proxying import Proxy
 
 log = logging.getLogger("bureau.radius")
 
@@ -147,6 +150,10 @@ class RadiusServer:
         self.clock = clock
         self.stats = Stats()
         self.dictionary = codec.load_dictionary(dictionaries)
+        # Downstream waits stay under the duplicate cache's 5 s so that a NAS's retry
+        # during failover is answered from the cache, not forwarded twice.
+        self.proxy = Proxy(timeout_s=1.0, tries=2)
+        self.downstream: dict[str, list[DownstreamRoute]] = {}
         self.cache = DuplicateCache()
         self.nas = NasTable(())
         self.disconnector = Disconnector(timeout_s=disconnect_timeout_s, attempts=disconnect_attempts)
@@ -180,7 +187,9 @@ class RadiusServer:
                 await task
 
     async def reload_nas(self) -> None:
+        """Re-read the NAS registry and the realms proxied to downstream servers."""
         self.nas = await load_nas_routes(self.engine, self.box)
+        self.downstream = await load_proxy_routes(self.engine, self.box)
 
     async def _refresh_nas(self) -> None:
         while True:
@@ -259,7 +268,10 @@ class RadiusServer:
     async def _handle(self, request: _Request, key: tuple[str, str, int, int]) -> None:
         reply: bytes | None = None
         try:
-            if request.kind == "auth":
+            proxied = self._downstream_for(request)
+            if proxied is not None:
+                reply = await self._proxied(request, *proxied)
+            elif request.kind == "auth":
                 reply = await self._authenticate(request)
             else:
                 reply = await self._account(request)
@@ -272,6 +284,48 @@ class RadiusServer:
             self._transports[request.kind].sendto(reply, request.source)
             self.stats.latency_sum_s += time.perf_counter() - request.started
             self.stats.latency_count += 1
+
+    # --- wholesale proxying -----------------------------------------------------------
+
+    def _downstream_for(self, request: _Request) -> tuple[str, list[DownstreamRoute]] | None:
+        """The realm and its servers when the request's realm is proxied for this NAS's tenant."""
+        login = a.text(request.packet, a.USER_NAME)
+        realm = split_login(login)[1] if login else None
+        if realm is None:
+            return None
+        servers = self.downstream.get(realm, [])
+        if not servers or servers[0].tenant.id != request.route.tenant.id:
+            return None  # not proxied, or another tenant's realm: handled (rejected) locally
+        return realm, servers
+
+    async def _proxied(self, request: _Request, realm: str, servers: list[DownstreamRoute]) -> bytes | None:
+        """Forward to the realm's servers (see proxying.py); accounting is recorded for
+        wholesale billing before the NAS is answered; no answer downstream, none upstream."""
+        packet, route = request.packet, request.route
+        reply, outcome = await self.proxy.forward(request.kind, packet, route.secret, servers)
+        if request.kind == "acct":
+            async with tenant_unit(self.engine, route.tenant, actor=f"radius:{route.client.name}") as conn:
+                await record_proxied_accounting(
+                    conn,
+                    realm=realm,
+                    nas_id=route.client.id,
+                    raw=packet.data,
+                    received_at=request.arrival,
+                    status_type=a.integer(packet, a.ACCT_STATUS_TYPE),
+                    acct_session_id=a.text(packet, a.ACCT_SESSION_ID),
+                    user_name=a.text(packet, a.USER_NAME),
+                    forwarded_to=outcome.removeprefix("answered:") if reply is not None else None,
+                    answered=reply is not None,
+                )
+        if reply is None:
+            self.stats.drop(f"proxy_{outcome}")
+        elif request.kind == "acct":
+            self.stats.accounted += 1
+        elif reply[0] == ACCESS_ACCEPT:
+            self.stats.accepted += 1
+        else:
+            self.stats.rejected += 1
+        return reply
 
     # --- authentication ---------------------------------------------------------------
 
