@@ -43,6 +43,7 @@ app.add_typer(billing.usage_app, name="usage")
 app.command("radius")(radius.radius)
 app.add_typer(radius.nas_app, name="nas")
 app.add_typer(radius.session_app, name="session")
+app.add_typer(radius.proxy_app, name="realm-proxy")
 
 
 @app.command()

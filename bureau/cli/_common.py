@@ -24,6 +24,7 @@ from bureau.platform.db.engine import create_engine
 from bureau.platform.db.schema import SHARED
 from bureau.platform.ledger.errors import LedgerError
 from bureau.platform.money import MoneyError, parse_decimal_micros
+from bureau.platform.nas.downstream import DownstreamError
 from bureau.platform.nas.registry import NasError
 from bureau.platform.rating.errors import RatingError
 from bureau.platform.settings import SettingsError, load_settings
@@ -49,6 +50,7 @@ EXPECTED = (
     BillingError,
     NasError,
     DictionaryError,
+    DownstreamError,
 )
 
 out = Console(highlight=False, soft_wrap=True)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bureau.platform.db.engine import create_engine
 from bureau.platform.ledger.entities import isp_entity
 from bureau.platform.money import format_amount
-from bureau.platform.nas import registry
+from bureau.platform.nas import downstream, registry
 from bureau.platform.sessions.control import live_sessions
 from bureau.platform.settings import Settings, load_settings
 from bureau.radius_proxy.admin import SessionNotLive, disconnect_session
@@ -222,3 +222,59 @@ def session_disconnect(
     out.print(f"session {session_id}: the NAS answered {answer}")
     if answer != "ack":
         raise typer.Exit(1)
+
+
+proxy_app = typer.Typer(help="Realms proxied to an ISP's own RADIUS servers (wholesale).", no_args_is_help=True)
+
+
+@proxy_app.command("add")
+def proxy_add(
+    realm: Annotated[str, typer.Argument(help="A realm of the tenant, e.g. acme.example.")],
+    tenant: TenantOpt,
+    host: Annotated[str, typer.Option(help="The downstream server's IP address.")],
+    auth_port: Annotated[int, typer.Option(min=1, max=65535)] = 1812,
+    acct_port: Annotated[int, typer.Option(min=1, max=65535)] = 1813,
+    secret_stdin: PasswordStdin = False,
+) -> None:
+    """Add a downstream server for a realm (tried in the order added); secret from a prompt or stdin."""
+    secret = read_password(secret_stdin)
+
+    async def job(conn: AsyncConnection) -> downstream.Downstream:
+        return await downstream.add_downstream(
+            conn, secret_box(load_settings()), realm=realm, host=host, secret=secret, auth_port=auth_port,
+            acct_port=acct_port,
+        )  # fmt: skip
+
+    made = with_tenant(tenant, job)
+    out.print(
+        f"realm {made.realm}: server {made.position + 1} is {made.host} (auth {made.auth_port}, acct {made.acct_port})"
+    )
+
+
+@proxy_app.command("list")
+def proxy_list(realm: Annotated[str, typer.Argument()], tenant: TenantOpt, as_json: JsonFlag = False) -> None:
+    """A realm's downstream servers, in failover order."""
+
+    async def job(conn: AsyncConnection) -> list[downstream.Downstream]:
+        return await downstream.list_downstream(conn, realm)
+
+    found = with_tenant(tenant, job)
+    rows = [{"host": d.host, "auth_port": d.auth_port, "acct_port": d.acct_port, "position": d.position} for d in found]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        out.print(f"{row['position']}: {row['host']} auth {row['auth_port']} acct {row['acct_port']}")
+
+
+@proxy_app.command("remove")
+def proxy_remove(
+    realm: Annotated[str, typer.Argument()], tenant: TenantOpt, host: Annotated[str, typer.Option()]
+) -> None:
+    """Stop proxying a realm to one server."""
+
+    async def job(conn: AsyncConnection) -> None:
+        await downstream.remove_downstream(conn, realm, host)
+
+    with_tenant(tenant, job)
+    out.print(f"realm {realm}: {host} removed")
