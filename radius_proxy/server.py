@@ -44,6 +44,7 @@ from bureau.platform.radius.mschap import encrypt_mppe_key, new_mppe_salt, verif
 from bureau.platform.radius.passwords import BadPassword, reveal_password
 from bureau.platform.sessions import control
 from bureau.platform.subscribers.errors import NotFound
+from bureau.platform.subscribers.resellers import get_realm
 from bureau.platform.subscribers.services import ServiceKind, find_service, login_password
 from bureau.tenants import lifecycle
 from bureau.tenants.nas import NasRoute, NasTable, load_nas_routes
@@ -302,7 +303,9 @@ class RadiusServer:
         """Forward to the realm's servers (see proxying.py); accounting is recorded for
         wholesale billing before the NAS is answered; no answer downstream, none upstream."""
         packet, route = request.packet, request.route
-        reply, outcome = await self.proxy.forward(request.kind, packet, route.secret, servers)
+        reply, outcome = await self.proxy.forward(
+            request.kind, await self._stripped(request, realm), route.secret, servers
+        )
         if request.kind == "acct":
             async with tenant_unit(self.engine, route.tenant, actor=f"radius:{route.client.name}") as conn:
                 await record_proxied_accounting(
@@ -326,6 +329,27 @@ class RadiusServer:
         else:
             self.stats.rejected += 1
         return reply
+
+    async def _stripped(self, request: _Request, realm: str) -> wire.RawPacket:
+        """The request with "@realm" taken off User-Name when the realm says so (the ISP's
+        own server knows its users without it); otherwise as received."""
+        key = f"strip:{request.route.tenant.id}:{realm}"
+        cached = self._realms.get(key)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            strip = bool(cached[1])
+        else:
+            async with tenant_unit(self.engine, request.route.tenant, actor="radius") as conn:
+                strip = (await get_realm(conn, realm)).strip_realm
+            self._realms[key] = (now + REALM_CACHE_S, strip)
+        packet = request.packet
+        login = a.text(packet, a.USER_NAME)
+        if not strip or login is None:
+            return packet
+        user = split_login(login)[0].encode()
+        attributes = tuple((t, user) if t == a.USER_NAME else (t, v) for t, v in packet.attributes)
+        data = wire.build(packet.code, packet.identifier, packet.authenticator, wire.encode_attributes(attributes))
+        return wire.RawPacket(packet.code, packet.identifier, packet.authenticator, attributes, data)
 
     # --- authentication ---------------------------------------------------------------
 

@@ -65,3 +65,23 @@ async def test_a_proxied_realm_is_answered_downstream_and_its_accounting_recorde
         assert [(r.acct_session_id, r.answered) for r in rows] == [("px-1", True)]
     finally:
         transport.close()
+
+
+async def test_a_realm_marked_strip_reaches_the_downstream_without_its_realm(nas: Nas) -> None:
+    from bureau.platform.subscribers.resellers import add_realm
+
+    host = nas.address.replace("127.0.1.", "127.0.4.")
+    realm = f"strip-{nas.realm}"
+    transport, downstream = await asyncio.get_running_loop().create_datagram_endpoint(_Downstream, local_addr=(host, 0))
+    try:
+        port = transport.get_extra_info("sockname")[1]
+        async with nas.unit() as conn:
+            await add_realm(conn, realm, strip_realm=True)
+            await add_downstream(conn, nas.box, realm=realm, host=host, secret=DOWN_SECRET.decode(),
+                                 auth_port=port, acct_port=port)  # fmt: skip
+        await nas.server.reload_nas()
+        accept = await nas.ask("auth", nas.pap(1, f"dora@{realm}", "dora-pw"))
+        assert accept is not None and accept.code == 2
+        assert downstream.seen[0].first(1) == b"dora"
+    finally:
+        transport.close()
