@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, and_, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -57,7 +57,8 @@ from ..ledger.chart import SESSIONS
 from ..ledger.entities import isp_entity, query_account, query_accounts
 from ..ledger.posting import post_entries
 from ..ledger.rules import NewEntry, credit, debit
-from ..ledger.tables import entities
+from ..ledger.tables import account_balances, entities
+from ..ledger.tables import accounts as account_table
 from ..subscribers.services import ServiceState, find_service, get_service
 from ..subscribers.tables import customers, services
 from .tables import accounting_packets, radius_sessions, service_usage
@@ -118,8 +119,20 @@ SUBSCRIBER_CODES = ("1000", "1010", "8000", "9000")
 ISP_CODES = ("2100", "4000", "8900", "9900")
 
 
-async def _accounts(conn: AsyncConnection, entity_id: int) -> dict[str, tuple[int, int]]:
-    """The session's accounts in one query: the subscriber's by code, the ISP's as "isp:<code>"."""
+async def _accounts(conn: AsyncConnection, entity_id: int, *, lock_main: bool = False) -> dict[str, tuple[int, int]]:
+    """The session's accounts in one query: the subscriber's by code, the ISP's as "isp:<code>".
+
+    `lock_main` first locks the main balance row, so that what is read of it stays true
+    until the transaction ends: two logins of one prepaid account then reserve one after
+    the other, each from what the other left, instead of both from the same balance.
+    """
+    if lock_main:
+        await conn.execute(
+            select(account_balances.c.balance)
+            .join(account_table, account_table.c.id == account_balances.c.account_id)
+            .where(account_table.c.entity_id == entity_id, account_table.c.code == "1000")
+            .with_for_update(of=account_balances)
+        )
     isp = await isp_entity(conn)
     found = await query_accounts(conn, {entity_id: SUBSCRIBER_CODES, isp.id: ISP_CODES})
     accounts = {code: (found[(entity_id, code)].id, found[(entity_id, code)].balance) for code in SUBSCRIBER_CODES}
@@ -219,7 +232,7 @@ async def authorize(
     if live >= limit:
         return Authorization(False, f"Already {live} session(s) online; at most {limit} at a time.")
     version = await plan_version_at(conn, owner.plan_code, when)
-    accounts = await _accounts(conn, owner.entity_id)
+    accounts = await _accounts(conn, owner.entity_id, lock_main=owner.prepaid)
     period = month_of(when.astimezone(UTC).date())
     reserve = 0
     timeout: int | None = None
@@ -333,24 +346,30 @@ async def _with_tax(
 
 
 async def _find_session(conn: AsyncConnection, nas_id: int, report: Report) -> Row[Any] | None:
-    by_id = (
-        await conn.execute(
-            select(radius_sessions)
-            .where(radius_sessions.c.nas_id == nas_id, radius_sessions.c.acct_session_id == report.acct_session_id)
-            .with_for_update()
-        )
-    ).first()
-    if by_id is not None or report.session_ref is None:
-        return by_id
+    """The session a report is about, locked; None for a session not seen yet.
+
+    The signed Class names the Accept's session. Otherwise a live session of this NAS with
+    the Acct-Session-Id; failing that, a closed one — unless the report is a Start: a NAS
+    reuses its session ids (after a reboot, say), and a Start always begins a new session.
+    """
+    live = radius_sessions.c.state.in_(LIVE)
+    same = and_(radius_sessions.c.nas_id == nas_id, radius_sessions.c.acct_session_id == report.acct_session_id)
+    if report.session_ref is not None:
+        row = (
+            await conn.execute(
+                select(radius_sessions)
+                .where(radius_sessions.c.id == report.session_ref, radius_sessions.c.nas_id == nas_id, live)
+                .with_for_update()
+            )
+        ).first()
+        if row is not None and row.acct_session_id in (None, report.acct_session_id):
+            return row
+    row = (await conn.execute(select(radius_sessions).where(same, live).with_for_update())).first()
+    if row is not None or report.status is Status.START:
+        return row
     return (
         await conn.execute(
-            select(radius_sessions)
-            .where(
-                radius_sessions.c.id == report.session_ref,
-                radius_sessions.c.nas_id == nas_id,
-                radius_sessions.c.acct_session_id.is_(None),
-            )
-            .with_for_update()
+            select(radius_sessions).where(same).order_by(radius_sessions.c.id.desc()).limit(1).with_for_update()
         )
     ).first()
 
@@ -409,7 +428,7 @@ async def _apply(conn: AsyncConnection, session: Row[Any], report: Report) -> Ac
     octets_in = max(session.octets_in, report.octets_in)
     octets_out = max(session.octets_out, report.octets_out)
     delta = Usage(seconds - session.seconds, octets_in - session.octets_in, octets_out - session.octets_out)
-    accounts = await _accounts(conn, owner.entity_id)
+    accounts = await _accounts(conn, owner.entity_id, lock_main=owner.prepaid)
     entries: list[NewEntry] = []
     values: dict[str, Any] = {
         "acct_session_id": report.acct_session_id,
