@@ -7,7 +7,9 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +59,44 @@ def run_bureau() -> Bureau:
         return result
 
     return run
+
+
+# --- CLI tests that share one tenant per module ---------------------------------------------
+# A module defines an `isp` fixture (its tenant); `cli` runs `bureau ARGS --tenant <it>`.
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture
+def cli(run_bureau: Bureau, isp: Any, database_url: str, data_dir: Path) -> Cli:
+    """`bureau ARGS --tenant <the module's tenant>`."""
+    env = {"BUREAU_DATABASE_URL": database_url, "BUREAU_DATA_DIR": str(data_dir)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_bureau(*args, "--tenant", isp.slug, env=env)
+
+    return run
+
+
+def run_all(cli: Cli, *commands: tuple[str, ...]) -> list[subprocess.CompletedProcess[str]]:
+    """Independent commands side by side (each is a process of its own)."""
+    with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+        return list(pool.map(lambda args: cli(*args), commands))
+
+
+def refused(result: subprocess.CompletedProcess[str]) -> str:
+    """The one-line error of a command that exited 2."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    message = result.stderr.strip()
+    assert message.startswith("error: ") and "\n" not in message and "Traceback" not in message, message
+    return message
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    return result

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from subprocess import CompletedProcess
-from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,7 +14,8 @@ from bureau.platform.subscribers.errors import NotFound
 from bureau.tenants import lifecycle
 from bureau.tenants.routing import tenant_unit
 
-Cli = Callable[..., CompletedProcess[str]]
+from .conftest import Cli, ok, refused, run_all
+
 # Realms are unique in the whole installation (the shared registry): one set per run.
 TAG = uuid.uuid4().hex[:8]
 NORTH_REALM = f"north-{TAG}.example"
@@ -41,41 +37,6 @@ async def isp(engine: AsyncEngine) -> lifecycle.Tenant:
         await plans.create_plan(conn, "gold", "Gold", category="dsl", billing="postpaid")
         await resellers.create_reseller(conn, code="eastnet", name="EastNet", realms=[EAST_REALM])
     return tenant
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("data")
-
-
-@pytest.fixture
-def cli(run_bureau: Any, isp: lifecycle.Tenant, database_url: str, data_dir: Path) -> Cli:
-    """`bureau ARGS --tenant <the module's tenant>`."""
-    env = {"BUREAU_DATABASE_URL": database_url, "BUREAU_DATA_DIR": str(data_dir)}
-
-    def run(*args: str) -> CompletedProcess[str]:
-        return run_bureau(*args, "--tenant", isp.slug, env=env)  # type: ignore[no-any-return]
-
-    return run
-
-
-def run_all(cli: Cli, *commands: tuple[str, ...]) -> list[CompletedProcess[str]]:
-    """Independent commands side by side (each is a process of its own)."""
-    with ThreadPoolExecutor(max_workers=len(commands)) as pool:
-        return list(pool.map(lambda args: cli(*args), commands))
-
-
-def refused(result: CompletedProcess[str]) -> str:
-    """The one-line error of a command that exited 2."""
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    message = result.stderr.strip()
-    assert message.startswith("error: ") and "\n" not in message and "Traceback" not in message, message
-    return message
-
-
-def ok(result: CompletedProcess[str]) -> CompletedProcess[str]:
-    assert result.returncode == 0, (result.stdout, result.stderr)
-    return result
 
 
 async def test_a_reseller_is_created_with_branding_exact_commission_and_realm(
