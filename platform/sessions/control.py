@@ -34,7 +34,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, func, insert, select, update
@@ -53,20 +53,32 @@ from ..catalog.radius import radius_options
 from ..catalog.tables import plans
 from ..catalog.taxes import Locale, tax_rates_for
 from ..catalog.versions import PlanVersion, plan_version_at
+from ..db.unit import tenant_id_of
 from ..ledger.chart import SESSIONS
-from ..ledger.entities import isp_entity, query_account, query_accounts
+from ..ledger.entities import Entity, isp_entity, query_account, query_accounts
 from ..ledger.posting import post_entries
 from ..ledger.rules import NewEntry, credit, debit
 from ..ledger.tables import account_balances, entities
 from ..ledger.tables import accounts as account_table
 from ..subscribers.services import ServiceState, find_service, get_service
 from ..subscribers.tables import customers, services
+from .cache import Cache
 from .tables import accounting_packets, radius_sessions, service_usage
 
 DEFAULT_RESERVATION = 2_000_000  # 2.00: one reservation step of a prepaid session
 AUTHORIZED_TTL = timedelta(minutes=2)
 BASIS_POINTS = 10_000  # an Accept without a Start holds its reservation this long
 LIVE = ("authorized", "open")
+
+TenantKey = tuple[str, int]  # the database and the tenant's registry id
+_isps: Cache[TenantKey, Entity] = Cache(4096)
+_past_versions: Cache[tuple[TenantKey, str, datetime], PlanVersion] = Cache(65_536)
+_tax_rates: Cache[tuple[TenantKey, Locale, str, date], tuple[RatePart, ...]] = Cache(65_536, ttl_seconds=60.0)
+
+
+def _tenant(conn: AsyncConnection) -> TenantKey:
+    """Whose cache entry: the tenant, in this database (a process may reach several)."""
+    return (conn.engine.url.render_as_string(hide_password=True), tenant_id_of(conn))
 
 
 class Status(enum.IntEnum):
@@ -133,7 +145,7 @@ async def _accounts(conn: AsyncConnection, entity_id: int, *, lock_main: bool = 
             .where(account_table.c.entity_id == entity_id, account_table.c.code == "1000")
             .with_for_update(of=account_balances)
         )
-    isp = await isp_entity(conn)
+    isp = await _isps.get(_tenant(conn), lambda: isp_entity(conn))
     found = await query_accounts(conn, {entity_id: SUBSCRIBER_CODES, isp.id: ISP_CODES})
     accounts = {code: (found[(entity_id, code)].id, found[(entity_id, code)].balance) for code in SUBSCRIBER_CODES}
     accounts.update({f"isp:{code}": (found[(isp.id, code)].id, found[(isp.id, code)].balance) for code in ISP_CODES})
@@ -326,7 +338,13 @@ def _charge_entry(
 
 async def _tax_parts(conn: AsyncConnection, owner: _Owner, tax_class: str, when: datetime) -> tuple[RatePart, ...]:
     locale = Locale(owner.country, owner.state, owner.city)
-    return tuple(rate.part for rate in await tax_rates_for(conn, locale, tax_class, when))
+
+    async def load() -> tuple[RatePart, ...]:
+        return tuple(rate.part for rate in await tax_rates_for(conn, locale, tax_class, when))
+
+    # Keyed by the day: rates change at their effective instants, which are dates in practice.
+    key = (_tenant(conn), locale, tax_class, when.date())
+    return await _tax_rates.get(key, load)
 
 
 async def _with_tax(
@@ -423,7 +441,10 @@ async def _open_unannounced(conn: AsyncConnection, nas_id: int, report: Report) 
 async def _apply(conn: AsyncConnection, session: Row[Any], report: Report) -> Accounted:
     owner = await _owner(conn, session.service_id)
     plan_code = (await conn.execute(select(plans.c.code).where(plans.c.id == session.plan_id))).scalar_one()
-    version = await plan_version_at(conn, plan_code, session.authorized_at)
+    version = await _past_versions.get(
+        (_tenant(conn), plan_code, session.authorized_at),
+        lambda: plan_version_at(conn, plan_code, session.authorized_at),
+    )
     seconds = max(session.seconds, report.seconds)
     octets_in = max(session.octets_in, report.octets_in)
     octets_out = max(session.octets_out, report.octets_out)
