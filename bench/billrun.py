@@ -40,7 +40,6 @@ import pstats
 import random
 import resource
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -48,11 +47,10 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from _setup import database, machine
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bureau.platform.billing import run as billing_run
@@ -61,7 +59,6 @@ from bureau.platform.billing.run import MAX_BATCH, bill_run
 from bureau.platform.billing.tables import invoices
 from bureau.platform.catalog import plans, taxes, versions
 from bureau.platform.catalog.components import PriceComponent
-from bureau.platform.db.embedded import EmbeddedPostgres
 from bureau.platform.db.engine import create_engine
 from bureau.platform.ledger import entities
 from bureau.platform.ledger.chart import EntityKind, template_for
@@ -612,47 +609,6 @@ def _parent_pid(pid: int) -> int | None:
             return int(stat.read().rsplit(")", 1)[1].split()[1])
     except OSError:
         return None  # a server on another machine: its CPU is not measured
-
-
-@contextmanager
-def database() -> Iterator[str]:
-    """URL of a fresh database: on BUREAU_BENCH_DATABASE_URL's server, or an embedded one."""
-    given = os.environ.get("BUREAU_BENCH_DATABASE_URL")
-    if not given:
-        with tempfile.TemporaryDirectory(prefix="bureau-bench-") as folder, EmbeddedPostgres(Path(folder)) as pg:
-            yield pg.url
-        return
-    name = f"bureau_bench_{uuid.uuid4().hex[:10]}"
-    _admin(given, f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(given).set(database=name).render_as_string(hide_password=False)
-    finally:
-        _admin(given, f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def _admin(url: str, statement: str) -> None:
-    async def run() -> None:
-        engine = create_engine(url)
-        try:
-            async with engine.connect() as conn:
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as info:
-        mem_kib = int(info.readline().split()[1])
-    return f"{os.cpu_count()} cores, {model}, {mem_kib / 1024**2:.1f} GiB RAM, {platform.system()} {platform.release()}"
 
 
 # --- main ---------------------------------------------------------------------------

@@ -26,21 +26,17 @@ import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from math import nan
-from pathlib import Path
 
+from _setup import database, machine
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bureau.platform.db.embedded import EmbeddedPostgres
 from bureau.platform.db.engine import create_engine
 from bureau.platform.ledger import entities
 from bureau.platform.ledger.chart import EntityKind
@@ -324,50 +320,6 @@ async def check(books: Books) -> tuple[bool, int, list[str]]:
         return report.ok, report.entries, report.problems
     finally:
         await engine.dispose()
-
-
-@contextmanager
-def database() -> Iterator[str]:
-    """URL of a fresh database: on BUREAU_BENCH_DATABASE_URL's server, or an embedded one."""
-    given = os.environ.get("BUREAU_BENCH_DATABASE_URL")
-    if not given:
-        with tempfile.TemporaryDirectory(prefix="bureau-bench-") as folder, EmbeddedPostgres(Path(folder)) as pg:
-            yield pg.url
-        return
-    name = f"bureau_bench_{uuid.uuid4().hex[:10]}"
-    _admin(given, f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(given).set(database=name).render_as_string(hide_password=False)
-    finally:
-        _admin(given, f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def _admin(url: str, statement: str) -> None:
-    async def run() -> None:
-        engine = create_engine(url)
-        try:
-            async with engine.connect() as conn:
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
-
-
-# --- report -------------------------------------------------------------------------
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as info:
-        mem_kib = int(info.readline().split()[1])
-    return f"{os.cpu_count()} cores, {model}, {mem_kib / 1024**2:.1f} GiB RAM, {platform.system()} {platform.release()}"
 
 
 def _row(phase: PhaseResult) -> str:
