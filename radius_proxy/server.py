@@ -43,9 +43,8 @@ from bureau.platform.radius.dedupe import DuplicateCache, Outcome
 from bureau.platform.radius.mschap import encrypt_mppe_key, new_mppe_salt, verify_mschap2
 from bureau.platform.radius.passwords import BadPassword, reveal_password
 from bureau.platform.sessions import control
-from bureau.platform.subscribers.errors import NotFound
 from bureau.platform.subscribers.resellers import get_realm
-from bureau.platform.subscribers.services import ServiceKind, find_service, login_password
+from bureau.platform.subscribers.services import secret_context
 from bureau.tenants import lifecycle
 from bureau.tenants.nas import NasRoute, NasTable, load_nas_routes
 from bureau.tenants.proxies import DownstreamRoute, load_proxy_routes
@@ -388,16 +387,15 @@ class RadiusServer:
             if owner is None or owner.tenant.id != route.tenant.id:
                 return self._reject(request, "Unknown realm.")
         async with tenant_unit(self.engine, route.tenant, actor=f"radius:{route.client.name}") as conn:
-            try:
-                service = await find_service(conn, ServiceKind.RADIUS_LOGIN, login)
-            except NotFound:
+            context = await control.login_context(conn, login, now=request.arrival)
+            if context is None or context.password_secret is None:
                 return self._reject(request, "Wrong user name or password.")
-            password = await login_password(conn, self.box, service)
-            proof = self._check_password(packet, route, password or "", login)
+            password = self.box.decrypt(context.password_secret, secret_context(context.kind, context.login)).decode()
+            proof = self._check_password(packet, route, password, login)
             if proof is None:
                 return self._reject(request, "Wrong user name or password.")
-            decision = await control.authorize(
-                conn, service.id, route.client.id, now=request.arrival, reservation_micros=self.reservation_micros
+            decision = await control.authorize_login(
+                conn, context, route.client.id, now=request.arrival, reservation_micros=self.reservation_micros
             )
             if not decision.accepted or decision.session_id is None:
                 return self._reject(request, decision.reason or "Access denied.")

@@ -49,18 +49,17 @@ from bureau.platform.rating.usage import Meter, Usage
 
 from ..billing.period import month_of
 from ..billing.tables import usage_records
-from ..catalog.radius import radius_options
+from ..catalog.radius import RadiusOptions
 from ..catalog.tables import plans
 from ..catalog.taxes import Locale, tax_rates_for
 from ..catalog.versions import PlanVersion, plan_version_at
 from ..db.unit import tenant_id_of
 from ..ledger.chart import SESSIONS
-from ..ledger.entities import Entity, isp_entity, query_account, query_accounts
+from ..ledger.entities import isp_entity, query_account, query_accounts
 from ..ledger.posting import post_entries
 from ..ledger.rules import NewEntry, credit, debit
 from ..ledger.tables import account_balances, entities
-from ..ledger.tables import accounts as account_table
-from ..subscribers.services import ServiceState, find_service, get_service
+from ..subscribers.services import ServiceState, find_service
 from ..subscribers.tables import customers, services
 from .cache import Cache
 from .tables import accounting_packets, radius_sessions, service_usage
@@ -71,8 +70,10 @@ BASIS_POINTS = 10_000  # an Accept without a Start holds its reservation this lo
 LIVE = ("authorized", "open")
 
 TenantKey = tuple[str, int]  # the database and the tenant's registry id
-_isps: Cache[TenantKey, Entity] = Cache(4096)
+_account_ids: Cache[tuple[TenantKey, int], dict[str, int]] = Cache(131_072)
 _past_versions: Cache[tuple[TenantKey, str, datetime], PlanVersion] = Cache(65_536)
+# The version in effect now: a new version may start at any moment, so only for seconds.
+_current_versions: Cache[tuple[TenantKey, str], PlanVersion] = Cache(4096, ttl_seconds=10.0)
 _tax_rates: Cache[tuple[TenantKey, Locale, str, date], tuple[RatePart, ...]] = Cache(65_536, ttl_seconds=60.0)
 
 
@@ -132,24 +133,32 @@ ISP_CODES = ("2100", "4000", "8900", "9900")
 
 
 async def _accounts(conn: AsyncConnection, entity_id: int, *, lock_main: bool = False) -> dict[str, tuple[int, int]]:
-    """The session's accounts in one query: the subscriber's by code, the ISP's as "isp:<code>".
+    """The session's accounts as (id, balance): the subscriber's by code, the ISP's as "isp:<code>".
 
-    `lock_main` first locks the main balance row, so that what is read of it stays true
-    until the transaction ends: two logins of one prepaid account then reserve one after
-    the other, each from what the other left, instead of both from the same balance.
+    Account ids never change and are cached. Only the main balance is read, and only with
+    `lock_main`, which locks its row first, so that what is read of it stays true until
+    the transaction ends: two logins of one prepaid account then reserve one after the
+    other, each from what the other left. Every other balance is given as 0 (unread).
     """
+
+    async def load() -> dict[str, int]:
+        isp = await isp_entity(conn)
+        found = await query_accounts(conn, {entity_id: SUBSCRIBER_CODES, isp.id: ISP_CODES})
+        ids = {code: found[(entity_id, code)].id for code in SUBSCRIBER_CODES}
+        ids.update({f"isp:{code}": found[(isp.id, code)].id for code in ISP_CODES})
+        return ids
+
+    ids = await _account_ids.get((_tenant(conn), entity_id), load)
+    main = 0
     if lock_main:
-        await conn.execute(
-            select(account_balances.c.balance)
-            .join(account_table, account_table.c.id == account_balances.c.account_id)
-            .where(account_table.c.entity_id == entity_id, account_table.c.code == "1000")
-            .with_for_update(of=account_balances)
-        )
-    isp = await _isps.get(_tenant(conn), lambda: isp_entity(conn))
-    found = await query_accounts(conn, {entity_id: SUBSCRIBER_CODES, isp.id: ISP_CODES})
-    accounts = {code: (found[(entity_id, code)].id, found[(entity_id, code)].balance) for code in SUBSCRIBER_CODES}
-    accounts.update({f"isp:{code}": (found[(isp.id, code)].id, found[(isp.id, code)].balance) for code in ISP_CODES})
-    return accounts
+        main = (
+            await conn.execute(
+                select(account_balances.c.balance)
+                .where(account_balances.c.account_id == ids["1000"], account_balances.c.shard == 0)
+                .with_for_update()
+            )
+        ).scalar_one()
+    return {key: (account_id, main if key == "1000" else 0) for key, account_id in ids.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,14 +207,104 @@ def _time_rate(rates: Sequence[UsageRate]) -> UsageRate | None:
 
 
 async def _period_usage(conn: AsyncConnection, service_id: int, period_start: Any, *, lock: bool) -> Usage:
-    await conn.execute(
-        pg_insert(service_usage).values(service_id=service_id, period_start=period_start).on_conflict_do_nothing()
-    )
-    query = select(service_usage).where(
-        service_usage.c.service_id == service_id, service_usage.c.period_start == period_start
-    )
-    row = (await conn.execute(query.with_for_update() if lock else query)).one()
+    """The service's usage this period so far, its row made if missing; with `lock`, the row
+    stays locked (ON CONFLICT DO UPDATE takes the row lock) until the transaction ends."""
+    insert_row = pg_insert(service_usage).values(service_id=service_id, period_start=period_start)
+    if lock:
+        statement = insert_row.on_conflict_do_update(
+            index_elements=["service_id", "period_start"], set_={"service_id": insert_row.excluded.service_id}
+        ).returning(service_usage)
+        row = (await conn.execute(statement)).one()
+    else:
+        await conn.execute(insert_row.on_conflict_do_nothing())
+        query = select(service_usage).where(
+            service_usage.c.service_id == service_id, service_usage.c.period_start == period_start
+        )
+        row = (await conn.execute(query)).one()
     return Usage(row.seconds, row.octets_in, row.octets_out, dict(row.band_seconds))
+
+
+@dataclass(frozen=True, slots=True)
+class LoginContext:
+    """Everything authorisation needs of one RADIUS login, read in one locked query."""
+
+    service_id: int
+    kind: str
+    login: str
+    state: ServiceState
+    password_secret: bytes | None
+    owner: _Owner
+    options: RadiusOptions
+    live: int  # live sessions of the service now (an Accept without Start counts for a while)
+
+
+def _context_query(when: datetime) -> Any:
+    live = (
+        select(func.count())
+        .select_from(radius_sessions)
+        .where(
+            radius_sessions.c.service_id == services.c.id,
+            radius_sessions.c.state.in_(LIVE),
+            (radius_sessions.c.state == "open") | (radius_sessions.c.authorized_at > when - AUTHORIZED_TTL),
+        )
+        .scalar_subquery()
+    )
+    return (
+        select(
+            services.c.id,
+            services.c.kind,
+            services.c.login,
+            services.c.state,
+            services.c.password_secret,
+            entities.c.id.label("entity_id"),
+            entities.c.prepaid,
+            entities.c.credit_limit_micros,
+            entities.c.currency,
+            entities.c.status,
+            plans.c.id.label("plan_id"),
+            plans.c.code.label("plan_code"),
+            customers.c.country,
+            customers.c.state.label("customer_state"),
+            customers.c.city,
+            plans.c.radius_attributes,
+            plans.c.max_sessions,
+            plans.c.interim_interval,
+            live.label("live"),
+        )
+        .join(customers, customers.c.id == services.c.customer_id)
+        .join(entities, entities.c.id == customers.c.entity_id)
+        .join(plans, plans.c.id == services.c.plan_id)
+        .with_for_update(of=services)
+    )
+
+
+def _context(row: Row[Any]) -> LoginContext:
+    owner = _Owner(
+        entity_id=row.entity_id,
+        prepaid=row.prepaid,
+        credit_limit_micros=row.credit_limit_micros,
+        currency=row.currency,
+        status=row.status,
+        plan_id=row.plan_id,
+        plan_code=row.plan_code,
+        country=row.country,
+        state=row.customer_state,
+        city=row.city,
+    )
+    options = RadiusOptions(dict(row.radius_attributes), row.max_sessions, row.interim_interval)
+    return LoginContext(
+        row.id, row.kind, row.login, ServiceState(row.state), row.password_secret, owner, options, row.live
+    )
+
+
+async def login_context(conn: AsyncConnection, login: str, *, now: datetime) -> LoginContext | None:
+    """The RADIUS login `login` (realm matched in any case) with its owner, plan and live
+    sessions; the service row stays locked until the transaction ends. None if unknown."""
+    user, at, realm = login.rpartition("@")
+    key = f"{user}@{realm.lower()}" if at else login
+    query = _context_query(now).where(services.c.kind == "radius_login", services.c.login == key)
+    row = (await conn.execute(query)).first()
+    return _context(row) if row is not None else None
 
 
 async def authorize(
@@ -222,28 +321,34 @@ async def authorize(
     `max_sessions` overrides the plan's sessions-at-once limit.
     """
     when = now or datetime.now(UTC)
-    service = await get_service(conn, service_id, for_update=True)
-    if service.state is not ServiceState.ACTIVE:
-        return Authorization(False, f"Your service is {service.state.value}; please contact customer care.")
-    owner = await _owner(conn, service_id)
+    row = (await conn.execute(_context_query(when).where(services.c.id == service_id))).one()
+    return await authorize_login(
+        conn, _context(row), nas_id, now=when, reservation_micros=reservation_micros, max_sessions=max_sessions
+    )
+
+
+async def authorize_login(
+    conn: AsyncConnection,
+    context: LoginContext,
+    nas_id: int,
+    *,
+    now: datetime,
+    reservation_micros: int = DEFAULT_RESERVATION,
+    max_sessions: int | None = None,
+) -> Authorization:
+    """`authorize` for a login whose context (and lock) the caller already holds."""
+    when = now
+    service_id, owner, options = context.service_id, context.owner, context.options
+    if context.state is not ServiceState.ACTIVE:
+        return Authorization(False, f"Your service is {context.state.value}; please contact customer care.")
     if owner.status != "active":
         return Authorization(False, f"Your account is {owner.status}; please contact customer care.")
-    options = await radius_options(conn, owner.plan_id)
     limit = max_sessions if max_sessions is not None else options.max_sessions
-    live = (
-        await conn.execute(
-            select(func.count())
-            .select_from(radius_sessions)
-            .where(
-                radius_sessions.c.service_id == service_id,
-                radius_sessions.c.state.in_(LIVE),
-                (radius_sessions.c.state == "open") | (radius_sessions.c.authorized_at > when - AUTHORIZED_TTL),
-            )
-        )
-    ).scalar_one()
-    if live >= limit:
-        return Authorization(False, f"Already {live} session(s) online; at most {limit} at a time.")
-    version = await plan_version_at(conn, owner.plan_code, when)
+    if context.live >= limit:
+        return Authorization(False, f"Already {context.live} session(s) online; at most {limit} at a time.")
+    version = await _current_versions.get(
+        (_tenant(conn), owner.plan_code), lambda: plan_version_at(conn, owner.plan_code, when)
+    )
     accounts = await _accounts(conn, owner.entity_id, lock_main=owner.prepaid)
     period = month_of(when.astimezone(UTC).date())
     reserve = 0
@@ -255,7 +360,7 @@ async def authorize(
         reserve = min(balance, reservation_micros)
         time_rate = _time_rate(version.rates)
         if time_rate is not None:
-            already = await _period_usage(conn, service_id, period.start, lock=False)
+            already = await _period_usage(conn, service_id, period.start, lock=True)
             tax_class = next(c.tax_class for c in version.components if c.rate == time_rate)
             exclusive = sum(p.rate_bp for p in await _tax_parts(conn, owner, tax_class, when) if not p.inclusive)
             budget = reserve * BASIS_POINTS // (BASIS_POINTS + exclusive)  # what is left for usage after the tax
@@ -272,7 +377,7 @@ async def authorize(
             .values(
                 service_id=service_id,
                 nas_id=nas_id,
-                login=service.login,
+                login=context.login,
                 prepaid=owner.prepaid,
                 plan_id=owner.plan_id,
                 period_start=period.start,

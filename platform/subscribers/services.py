@@ -330,11 +330,3 @@ async def reset_password(conn: AsyncConnection, box: SecretBox, service_id: int,
     await conn.execute(update(services).where(services.c.id == service_id).values(**sealed, updated_at=func.now()))
     await audit.record(conn, "subscribers.service.reset_password", f"service:{service_id}", key_id=box.key_id)
 
-
-async def login_password(conn: AsyncConnection, box: SecretBox, service: Service) -> str | None:
-    """The clear password of a service, opened from its sealed secret (for CHAP and
-    MS-CHAPv2, which need it, and for PAP, where comparing it is far cheaper than argon2)."""
-    sealed = (await conn.execute(select(services.c.password_secret).where(services.c.id == service.id))).scalar()
-    if sealed is None:
-        return None
-    return box.decrypt(sealed, secret_context(service.kind.value, service.login)).decode()
