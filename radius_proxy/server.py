@@ -64,6 +64,7 @@ DEFAULT_INTERIM = 300  # seconds; RFC 2869 says at least 60, better 600
 REALM_CACHE_S = 30.0
 NAS_REFRESH_S = 30.0
 REAP_EVERY_S = 60.0
+MAX_IN_FLIGHT = 2048  # requests being processed at once; beyond it datagrams are dropped (the NAS retries)
 
 
 @dataclass
@@ -226,6 +227,11 @@ class RadiusServer:
         problem = self._refused(kind, packet, route)
         if problem:
             self.stats.drop(problem)
+            return
+        if len(self._tasks) >= MAX_IN_FLIGHT:
+            # Overloaded: drop before the duplicate cache sees it, so that the NAS's
+            # retransmission is processed as new once there is room.
+            self.stats.drop("overloaded")
             return
         key = (kind, source[0], source[1], packet.identifier)
         verdict = self.cache.begin(key, packet.authenticator)
