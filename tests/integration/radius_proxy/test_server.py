@@ -167,3 +167,15 @@ async def test_plan_reply_attributes_interim_interval_and_sessions_at_once(nas: 
     assert a.vendor(first, 14988, 8) == b"10M/20M"  # Mikrotik-Rate-Limit
     assert a.integer(first, a.IDLE_TIMEOUT) == 900
     assert a.integer(first, a.ACCT_INTERIM_INTERVAL) == 120
+
+
+async def test_an_overloaded_server_drops_and_counts_instead_of_queueing(nas: Nas, monkeypatch: Any) -> None:
+    from bureau.radius_proxy import server as module
+
+    alice = await nas.subscriber("alice", "hourly", 10_000_000)
+    monkeypatch.setattr(module, "MAX_IN_FLIGHT", 0)
+    assert await nas.ask("auth", nas.pap(1, alice, "alice-secret"), wait=0.5) is None
+    assert nas.server.stats.dropped["overloaded"] == 1
+    monkeypatch.setattr(module, "MAX_IN_FLIGHT", 2048)
+    retried = await nas.ask("auth", nas.pap(2, alice, "alice-secret"))  # the NAS's retry gets through
+    assert retried is not None and retried.code == 2
