@@ -329,4 +329,3 @@ async def reset_password(conn: AsyncConnection, box: SecretBox, service_id: int,
     sealed = _sealed(box, before.kind.value, before.login, passwords.check_password(password))
     await conn.execute(update(services).where(services.c.id == service_id).values(**sealed, updated_at=func.now()))
     await audit.record(conn, "subscribers.service.reset_password", f"service:{service_id}", key_id=box.key_id)
-
