@@ -29,6 +29,16 @@ per subscriber and in total, with the ISP's 4000 "Revenue: usage" as a cross-che
 Exits non-zero if the ledger is not sound or any total differs; a missed floor (>= 3,000
 requests/s of each kind, p99 <= 20 ms) is printed, not an error.
 
+`--freeradius` (the default when Debian's freeradius and freeradius-postgresql are
+installed; `--no-freeradius` skips it) then runs the same warm-up and phases, with the
+same generator settings, against FreeRADIUS 3.2 with rlm_sql on the same PostgreSQL: a
+fresh database there with Debian's schema.sql and the same logins in radcheck
+(Cleartext-Password), and `freeradius -f -d <temporary raddb>` built from
+bench/freeradius/ (users from SQL, PAP/CHAP, accounting into radacct, on two free ports
+of 127.0.0.1). It prints FreeRADIUS's phases, checks radacct (one closed row per session
+with the session times and octets sent) and prints both servers side by side with the
+ratio Bureau/FreeRADIUS per phase; a radacct that differs makes the exit non-zero.
+
 `--profile FILE` runs the server under cProfile (slower: for where the time goes, not
 for the figures), saves the pstats data to FILE and prints the top functions.
 """
@@ -45,9 +55,14 @@ import multiprocessing
 import os
 import platform
 import pstats
+import re
+import shutil
+import socket
 import statistics
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -55,10 +70,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from _setup import database, machine
 from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bureau.platform.catalog import plans, versions
@@ -588,7 +605,21 @@ class Sample:
     server: dict[str, Any]  # the server's counters
 
 
-def report_phase(name: str, tally: Tally, seconds: float, first: Sample, last: Sample) -> tuple[float, float]:
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One phase's headline figures, for the floor and the side-by-side table."""
+
+    rate: float  # answered per second
+    p50_ms: float
+    p99_ms: float
+    server_us: float  # CPU per answered request: the RADIUS server's, PostgreSQL's
+    database_us: float
+    generator_cores: float  # the load generator's CPU during the phase
+
+
+def report_phase(
+    name: str, tally: Tally, seconds: float, first: Sample, last: Sample, server_name: str = "RADIUS server"
+) -> Phase:
     before, after = first.cpu, last.cpu
     rate = tally.answered / seconds if seconds else 0.0
     p50 = statistics.median(tally.latencies_s) * 1000 if tally.latencies_s else float("nan")
@@ -611,13 +642,20 @@ def report_phase(name: str, tally: Tally, seconds: float, first: Sample, last: S
     other = max(0.0, machine - (generator + server + database) / span)
     per = 1e6 / max(tally.answered, 1)
     print(
-        f"    CPU (cores over {span:.1f} s): generator {generator / span:.2f}, RADIUS server {server / span:.2f}, "
+        f"    CPU (cores over {span:.1f} s): generator {generator / span:.2f}, {server_name} {server / span:.2f}, "
         f"PostgreSQL {database / span:.2f}, other {other:.2f}; whole machine {machine:.2f} of {cores}. "
         f"Per request: server {server * per:,.0f} us, PostgreSQL {database * per:,.0f} us, "
         f"generator {generator * per:,.0f} us"
     )
     (sessions0, xacts0), (sessions1, xacts1) = first.database, last.database
     answered = max(tally.answered, 1)
+    phase = Phase(rate, p50, p99, server * per, database * per, generator / span)
+    if "statements" not in last.server:  # FreeRADIUS: rlm_sql runs every query in a transaction of its own
+        print(
+            f"    database: about {xacts1 - xacts0:,} transactions = SQL statements "
+            f"({(xacts1 - xacts0) / answered:.2f} per answered request), {sessions1 - sessions0:,} connections opened"
+        )
+        return phase
     statements = last.server["statements"] - first.server["statements"]
     duplicates = last.server["duplicates"] - first.server["duplicates"]
     print(
@@ -626,10 +664,11 @@ def report_phase(name: str, tally: Tally, seconds: float, first: Sample, last: S
         f"{xacts1 - xacts0:,} transactions ({(xacts1 - xacts0) / answered:.2f} per answered request), "
         f"{sessions1 - sessions0:,} connections opened"
     )
-    return rate, p99
+    return phase
 
 
 _CODES = {2: "Access-Accept", 3: "Access-Reject", 5: "Accounting-Response"}
+KINDS = ("Access-Requests", "Accounting-Requests")
 
 
 # --- checking -----------------------------------------------------------------------
@@ -668,6 +707,277 @@ async def totals(url: str, seeded: Seeded) -> Totals:
             return Totals(report.ok, report.entries, report.problems, used, revenue, dict(states.all()))
     finally:
         await engine.dispose()
+
+
+# --- FreeRADIUS side by side (--freeradius) -----------------------------------------
+
+FREERADIUS_TEMPLATES = Path(__file__).resolve().parent / "freeradius"
+SYSTEM_RADDB = Path("/etc/freeradius/3.0")  # Debian's: queries, schema and policies are read from here
+FREERADIUS_SCHEMA = SYSTEM_RADDB / "mods-config/sql/main/postgresql/schema.sql"
+FREERADIUS_NEEDS = (
+    Path("/usr/lib/freeradius/rlm_sql_postgresql.so"),
+    FREERADIUS_SCHEMA,
+    SYSTEM_RADDB / "mods-config/sql/main/postgresql/queries.conf",
+    SYSTEM_RADDB / "policy.d/accounting",
+)
+FREERADIUS_INSTALL = "apt-get install -y --no-install-recommends freeradius freeradius-postgresql"
+FREERADIUS_THREADS = 16  # threads, and SQL connections (one each): see bench/freeradius/radiusd.conf
+FREERADIUS_SETTLE_S = 11.0  # PostgreSQL's idle backends report their statistics within 10 s
+FREERADIUS_NAMES = ("auth (PAP, users from SQL)", "acct (Start, 3 Interim, Stop into radacct)", "FreeRADIUS")
+
+
+def freeradius_binary() -> str | None:
+    return shutil.which("freeradius") or shutil.which("freeradius", path="/usr/sbin:/sbin")
+
+
+def freeradius_missing() -> str | None:
+    """Why FreeRADIUS cannot run here, or None."""
+    if freeradius_binary() is None:
+        return "the freeradius program is not installed"
+    for path in FREERADIUS_NEEDS:
+        if not path.exists():
+            return f"{path} is missing (is freeradius-postgresql installed?)"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SqlServer:
+    """Where rlm_sql_postgresql connects: the bench's PostgreSQL, a database of its own."""
+
+    host: str  # a Unix-socket folder (libpq: a host starting with "/") or a host name
+    port: int
+    user: str
+    password: str
+    database: str
+
+    @staticmethod
+    def of(url: str, database: str) -> SqlServer:
+        parsed = make_url(url)
+        host: Any = parsed.query.get("host") or parsed.host or "localhost"
+        if isinstance(host, tuple):
+            host = host[0]
+        return SqlServer(str(host), parsed.port or 5432, parsed.username or "postgres", parsed.password or "", database)
+
+    def url(self, url: str) -> str:
+        return make_url(url).set(database=self.database).render_as_string(hide_password=False)
+
+
+async def _admin(url: str, statement: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _sql(server: SqlServer) -> Any:
+    import asyncpg  # type: ignore[import-untyped]  # the driver under SQLAlchemy, used bare for FreeRADIUS
+
+    return await asyncpg.connect(
+        host=server.host, port=server.port, user=server.user, password=server.password or None, database=server.database
+    )
+
+
+async def seed_freeradius(url: str, server: SqlServer, realm: str, count: int) -> None:
+    """A fresh database with Debian's schema.sql, and the same logins and passwords as the
+    Bureau run in radcheck (Cleartext-Password)."""
+    await _admin(url, f'CREATE DATABASE "{server.database}"')
+    conn = await _sql(server)
+    try:
+        await conn.execute(FREERADIUS_SCHEMA.read_text())
+        await conn.copy_records_to_table(
+            "radcheck",
+            records=[(login_of(n, realm), "Cleartext-Password", ":=", password_of(n)) for n in range(count)],
+            columns=("username", "attribute", "op", "value"),
+        )
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+
+
+def free_udp_ports(count: int) -> list[int]:
+    """Ports free on NAS_ADDRESS now (the kernel's choice; released at once for FreeRADIUS)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind((NAS_ADDRESS, 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _quoted(value: str) -> str:
+    """Inside a double-quoted FreeRADIUS string."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def build_raddb(folder: Path, server: SqlServer, ports: dict[str, int]) -> None:
+    """bench/freeradius/ copied into `folder` with its @NAME@ placeholders filled in."""
+    values = {
+        "RADDB": str(folder),
+        "SYSTEM_RADDB": str(SYSTEM_RADDB),
+        "AUTH_PORT": str(ports["auth"]),
+        "ACCT_PORT": str(ports["acct"]),
+        "SECRET": SECRET.decode(),
+        "THREADS": str(FREERADIUS_THREADS),
+        "DB_HOST": _quoted(server.host),
+        "DB_PORT": str(server.port),
+        "DB_USER": _quoted(server.user),
+        "DB_PASSWORD": _quoted(server.password),
+        "DB_NAME": _quoted(server.database),
+    }
+    for template in sorted(FREERADIUS_TEMPLATES.rglob("*")):
+        if not template.is_file():
+            continue
+        body = template.read_text()
+        for name, value in values.items():
+            body = body.replace(f"@{name}@", value)
+        if left := re.search(r"@[A-Z_]+@", body):
+            raise SystemExit(f"{template}: no value for {left.group()}")
+        target = folder / template.relative_to(FREERADIUS_TEMPLATES)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body)
+
+
+def start_freeradius(folder: Path) -> subprocess.Popen[bytes]:
+    """`freeradius -f -d folder`, once it logs that it is ready (or a clear failure)."""
+    binary = freeradius_binary()
+    assert binary is not None
+    log, output = folder / "radius.log", folder / "output.log"
+    with open(output, "wb") as out:
+        process = subprocess.Popen([binary, "-f", "-d", str(folder)], stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if log.exists() and "Ready to process requests" in log.read_text(errors="replace"):
+            return process
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    stop_freeradius(process)
+    tail = "".join(
+        path.read_text(errors="replace")[-3000:] for path in (output, log) if path.exists()
+    )  # what it said on the way out
+    raise SystemExit(f"FreeRADIUS did not start (exit {process.returncode}):\n{tail}")
+
+
+def stop_freeradius(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass(frozen=True, slots=True)
+class Radacct:
+    rows: int
+    closed: int
+    unique_ids: int
+    session_time: int
+    input_octets: int
+    output_octets: int
+
+
+async def radacct(server: SqlServer) -> Radacct:
+    conn = await _sql(server)
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(*), count(acctstoptime), count(DISTINCT acctuniqueid), coalesce(sum(acctsessiontime), 0),"
+            " coalesce(sum(acctinputoctets), 0), coalesce(sum(acctoutputoctets), 0) FROM radacct"
+        )
+        return Radacct(*(int(value) for value in row))
+    finally:
+        await conn.close()
+
+
+def run_freeradius(url: str, args: argparse.Namespace, realm: str, postmaster: int | None) -> list[Phase] | None:
+    """The same warm-up and phases against FreeRADIUS; its phases, or None if radacct is wrong."""
+    binary = freeradius_binary()
+    assert binary is not None
+    version = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False).stdout.splitlines()  # noqa: S603
+    server = SqlServer.of(url, f"freeradius_{uuid.uuid4().hex[:8]}")
+    count = args.subscribers + args.warmup
+    started = time.monotonic()
+    asyncio.run(seed_freeradius(url, server, realm, count))
+    try:
+        print(
+            f"FreeRADIUS: {version[0].split(': ', 1)[-1] if version else binary}, rlm_sql_postgresql on the same "
+            f"PostgreSQL ({'socket folder' if server.host.startswith('/') else 'host'} {server.host}), database "
+            f"{server.database}: Debian's schema.sql, {count:,} users in radcheck (Cleartext-Password) in "
+            f"{time.monotonic() - started:.1f} s (not measured)"
+        )
+        with tempfile.TemporaryDirectory(prefix="bureau-bench-freeradius-") as folder:
+            raddb = Path(folder)
+            ports = dict(zip(("auth", "acct"), free_udp_ports(2), strict=True))
+            build_raddb(raddb, server, ports)
+            process = start_freeradius(raddb)
+            try:
+                print(
+                    f"load: FreeRADIUS in process {process.pid} (auth {ports['auth']}, acct {ports['acct']}; "
+                    f"{FREERADIUS_THREADS} threads, {FREERADIUS_THREADS} SQL connections; raddb from "
+                    f"bench/freeradius/); the same generator: {args.concurrency} in flight over {args.sockets} sockets"
+                )
+                phases, sessions = asyncio.run(
+                    _load(
+                        server.url(url),
+                        args,
+                        realm,
+                        ports,
+                        process.pid,
+                        dict,
+                        postmaster,
+                        FREERADIUS_NAMES,
+                        FREERADIUS_SETTLE_S,
+                    )
+                )
+            finally:
+                stop_freeradius(process)
+            errors = [
+                line for line in (raddb / "radius.log").read_text(errors="replace").splitlines() if "Error" in line
+            ]
+            if errors:
+                print(f"  FreeRADIUS logged {len(errors):,} errors, first: {errors[0]}")
+        found = asyncio.run(radacct(server))
+    finally:
+        asyncio.run(_admin(url, f'DROP DATABASE "{server.database}" WITH (FORCE)'))
+    times = sum(session_times(n)[-1] for n in sessions)
+    expected = Radacct(count, count, count, times, times * 1_000, times * 10_000)
+    print(
+        f"radacct check: {found.rows:,} rows, {found.closed:,} closed, {found.unique_ids:,} distinct AcctUniqueId; "
+        f"AcctSessionTime {found.session_time:,} s, octets in/out {found.input_octets:,}/{found.output_octets:,}; "
+        f"expected {count:,} closed sessions ({len(sessions):,} accepted) and {times:,} s, "
+        f"{times * 1_000:,}/{times * 10_000:,} octets: {'agree' if found == expected else 'DIFFER'}"
+    )
+    return phases if found == expected else None
+
+
+def side_by_side(ours: list[Phase], theirs: list[Phase], concurrency: int) -> None:
+    print(
+        f"side by side (the same generator, {concurrency} in flight, the same PostgreSQL, one server after the other):"
+    )
+    for kind, bureau, freeradius in zip(KINDS, ours, theirs, strict=True):
+
+        def figures(phase: Phase) -> str:
+            return (
+                f"{phase.rate:,.0f}/s, p50 {phase.p50_ms:,.1f} ms, p99 {phase.p99_ms:,.1f} ms, CPU per request "
+                f"{phase.server_us:,.0f} + {phase.database_us:,.0f} us PostgreSQL"
+            )
+
+        print(
+            f"  {kind}: Bureau {figures(bureau)} | FreeRADIUS {figures(freeradius)} | Bureau/FreeRADIUS: "
+            f"rate {bureau.rate / freeradius.rate:.3f} (FreeRADIUS {freeradius.rate / bureau.rate:,.1f}x), "
+            f"p99 {bureau.p99_ms / freeradius.p99_ms:,.1f}x"
+        )
+        if freeradius.generator_cores >= 0.9:
+            print(
+                f"    the generator used {freeradius.generator_cores:.2f} of a core against FreeRADIUS: "
+                f"it may be the limit there (FreeRADIUS's rate is then a lower bound)"
+            )
 
 
 # --- plumbing (as in bench/ledger.py) -----------------------------------------------
@@ -723,7 +1033,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--retry", type=float, default=1.0, help="seconds before a request is sent again")
     parser.add_argument("--give-up", type=float, default=15.0, help="seconds before a request is abandoned")
     parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile, save pstats to FILE")
+    parser.add_argument(
+        "--freeradius",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="then the same load against Debian's FreeRADIUS 3.2 with rlm_sql on the same PostgreSQL, and the "
+        "ratios (default: on when freeradius is installed)",
+    )
     args = parser.parse_args(argv)
+    missing = freeradius_missing()
+    if args.freeradius and missing:
+        parser.error(f"--freeradius: {missing}; install it with `{FREERADIUS_INSTALL}`")
+    if args.freeradius is None:
+        args.freeradius = missing is None
+        if missing:
+            print(f"FreeRADIUS side by side skipped: {missing} (`{FREERADIUS_INSTALL}`; --no-freeradius to skip)")
     if args.concurrency > 256 * args.sockets:
         parser.error("at most 256 requests in flight per socket")
     if args.warmup < 0:
@@ -734,13 +1058,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 async def _load(
     url: str,
     args: argparse.Namespace,
-    seeded: Seeded,
-    hello: dict[str, Any],
-    pipe: Connection,
+    realm: str,
+    ports: dict[str, int],
+    server_pid: int,
+    server_stats: Callable[[], dict[str, Any]],
     postmaster: int | None,
-) -> tuple[list[tuple[float, float]], dict[int, bytes]]:
-    generator = Generator(hello["ports"], args.sockets, args.retry, args.give_up)
-    server_pid = hello["pid"]
+    names: tuple[str, str, str] = ("auth (PAP, prepaid reservation)", "acct (Start, 3 Interim, Stop)", "RADIUS server"),
+    settle_s: float = 0.0,
+) -> tuple[list[Phase], dict[int, bytes]]:
+    """Warm-up, then the measured auth and acct phases against the server on `ports`;
+    `url` is the server's database (for its statistics), `server_stats` its counters;
+    `settle_s`: how long after a phase to read the database's statistics (idle backends
+    report theirs late), its CPU being read at once."""
+    auth_name, acct_name, server_name = names
+    generator = Generator(ports, args.sockets, args.retry, args.give_up)
     await generator.open()
     watcher = create_engine(url, pool_size=1)  # one connection for the statistics, open throughout
     try:
@@ -748,25 +1079,29 @@ async def _load(
         warm_sessions: dict[int, bytes] = {}
         if warm:
             started = time.perf_counter()
-            _, warm_sessions, _ = await run_auth(generator, seeded.realm, warm, args.concurrency)
-            await run_accounting(generator, seeded.realm, warm_sessions, args.concurrency)
+            _, warm_sessions, _ = await run_auth(generator, realm, warm, args.concurrency)
+            await run_accounting(generator, realm, warm_sessions, args.concurrency)
             print(f"warm-up: {len(warm):,} sessions in {time.perf_counter() - started:.1f} s (not measured)")
         measured = list(range(args.subscribers))
         counted = await watcher.connect()
         counted = await counted.execution_options(isolation_level="AUTOCOMMIT")
 
-        async def sample() -> Sample:
-            pipe.send("stats")
-            return Sample(Cpu.now(server_pid, postmaster), await database_counters(counted), pipe.recv())
+        async def sample(settle_s: float = 0.0) -> Sample:
+            cpu = Cpu.now(server_pid, postmaster)
+            if settle_s:
+                await asyncio.sleep(settle_s)
+            return Sample(cpu, await database_counters(counted), server_stats())
 
+        if settle_s:  # the warm-up's statistics, before the first reading
+            await asyncio.sleep(settle_s)
         first = await sample()
-        auth, sessions, seconds = await run_auth(generator, seeded.realm, measured, args.concurrency)
-        last = await sample()
-        rates = [report_phase("auth (PAP, prepaid reservation)", auth, seconds, first, last)]
+        auth, sessions, seconds = await run_auth(generator, realm, measured, args.concurrency)
+        last = await sample(settle_s)
+        rates = [report_phase(auth_name, auth, seconds, first, last, server_name)]
         first = await sample()
-        acct, seconds = await run_accounting(generator, seeded.realm, sessions, args.concurrency)
-        last = await sample()
-        rates.append(report_phase("acct (Start, 3 Interim, Stop)", acct, seconds, first, last))
+        acct, seconds = await run_accounting(generator, realm, sessions, args.concurrency)
+        last = await sample(settle_s)
+        rates.append(report_phase(acct_name, acct, seconds, first, last, server_name))
         await counted.close()
         if generator.strays:
             print(f"  {generator.strays:,} replies matching no pending request (late answers to retransmissions)")
@@ -804,7 +1139,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.concurrency} in flight over {args.sockets} sockets, retransmit after {args.retry:g} s, "
                 f"give up after {args.give_up:g} s"
             )
-            rates, sessions = asyncio.run(_load(url, args, seeded, hello, ours, postmaster))
+
+            def stats() -> dict[str, Any]:
+                ours.send("stats")
+                return ours.recv()
+
+            rates, sessions = asyncio.run(
+                _load(url, args, seeded.realm, hello["ports"], hello["pid"], stats, postmaster)
+            )
             for _ in range(int(args.give_up * 10)):  # until the server has nothing in flight
                 ours.send("stats")
                 if ours.recv()["in_flight"] == 0:
@@ -824,32 +1166,40 @@ def main(argv: list[str] | None = None) -> int:
         )
         started = time.monotonic()
         found = asyncio.run(totals(url, seeded))
-    expected = {login_of(n, seeded.realm): expected_charge(n) for n in sessions}
-    used = sum(found.used.values())
-    owed = sum(expected.values())
-    wrong = [login for login in set(found.used) | set(expected) if found.used.get(login, 0) != expected.get(login, 0)]
-    over = sum(1 for login in wrong if found.used.get(login, 0) > expected.get(login, 0))
-    print(
-        f"ledger check: {found.entries:,} entries, "
-        f"{'sound' if found.sound else 'NOT SOUND: ' + '; '.join(found.problems[:5])} "
-        f"({time.monotonic() - started:.1f} s); sessions by state: {found.sessions}"
-    )
-    print(
-        f"charges: 9000 Amount used over {len(found.used):,} subscribers {used / DOLLAR:,.6f} {CURRENCY}; "
-        f"expected from the session times sent ({len(expected):,} sessions) {owed / DOLLAR:,.6f} {CURRENCY}; "
-        f"ISP 4000 revenue {abs(found.revenue) / DOLLAR:,.6f} {CURRENCY}; "
-        f"subscribers charged more than expected {over}, less {len(wrong) - over}"
-    )
-    good = found.sound and used == owed and abs(found.revenue) == owed and not wrong
-    for (rate, p99), kind in zip(rates, ("Access-Requests", "Accounting-Requests"), strict=True):
-        met = rate >= TARGET_PER_S and p99 <= TARGET_P99_MS
+        expected = {login_of(n, seeded.realm): expected_charge(n) for n in sessions}
+        used = sum(found.used.values())
+        owed = sum(expected.values())
+        wrong = [
+            login for login in set(found.used) | set(expected) if found.used.get(login, 0) != expected.get(login, 0)
+        ]
+        over = sum(1 for login in wrong if found.used.get(login, 0) > expected.get(login, 0))
+        print(
+            f"ledger check: {found.entries:,} entries, "
+            f"{'sound' if found.sound else 'NOT SOUND: ' + '; '.join(found.problems[:5])} "
+            f"({time.monotonic() - started:.1f} s); sessions by state: {found.sessions}"
+        )
+        print(
+            f"charges: 9000 Amount used over {len(found.used):,} subscribers {used / DOLLAR:,.6f} {CURRENCY}; "
+            f"expected from the session times sent ({len(expected):,} sessions) {owed / DOLLAR:,.6f} {CURRENCY}; "
+            f"ISP 4000 revenue {abs(found.revenue) / DOLLAR:,.6f} {CURRENCY}; "
+            f"subscribers charged more than expected {over}, less {len(wrong) - over}"
+        )
+        good = found.sound and used == owed and abs(found.revenue) == owed and not wrong
+        freeradius_phases = run_freeradius(url, args, seeded.realm, postmaster) if args.freeradius else None
+    if freeradius_phases is not None:
+        side_by_side(rates, freeradius_phases, args.concurrency)
+    for phase, kind in zip(rates, KINDS, strict=True):
+        met = phase.rate >= TARGET_PER_S and phase.p99_ms <= TARGET_P99_MS
         print(
             f"floor ({kind}: >= {TARGET_PER_S:,}/s with p99 <= {TARGET_P99_MS:g} ms): "
-            f"{'met' if met else 'not met'} ({rate:,.0f}/s, p99 {p99:.1f} ms)"
+            f"{'met' if met else 'not met'} ({phase.rate:,.0f}/s, p99 {phase.p99_ms:.1f} ms)"
         )
     if final.get("profile"):
         print(final["profile"])
     print("totals agree: zero double charges" if good else "TOTALS DIFFER or ledger unsound")
+    if args.freeradius and freeradius_phases is None:
+        print("FreeRADIUS's radacct DIFFERS from what was sent")
+        return 1
     return 0 if good else 1
 
 
