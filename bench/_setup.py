@@ -63,3 +63,44 @@ def machine() -> str:
     with open("/proc/meminfo") as info:
         mem_kib = int(info.readline().split()[1])
     return f"{os.cpu_count()} cores, {model}, {mem_kib / 1024**2:.1f} GiB RAM, {platform.system()} {platform.release()}"
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of a local process (a PostgreSQL backend's is the postmaster), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None  # a server on another machine (or in a container): its CPU is not measured
+
+
+def server_jiffies(postmaster: int | None) -> int | None:
+    """CPU jiffies (user + system) of the server and its live processes, if it is local."""
+    if postmaster is None:
+        return None
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(entry.name) == postmaster or int(fields[1]) == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
+async def server_facts(url: str, settings: tuple[str, ...]) -> tuple[dict[str, str], int | None]:
+    """The server's version and `settings`, and its postmaster's pid when it is local."""
+    engine: AsyncEngine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            facts = {"version": (await conn.execute(text("SHOW server_version"))).scalar_one()}
+            for setting in settings:
+                facts[setting] = (await conn.execute(text(f"SHOW {setting}"))).scalar_one()
+            backend = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        return facts, parent_pid(backend)
+    finally:
+        await engine.dispose()

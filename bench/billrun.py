@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from _setup import database, machine
+from _setup import database, machine, server_facts, server_jiffies
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -437,24 +437,6 @@ def _machine() -> tuple[int, int, int]:
     return sum(fields) - fields[3] - fields[4], fields[4], sum(fields)
 
 
-def _server_jiffies(postmaster: int | None) -> int | None:
-    """CPU jiffies (user + system) of the server and its live processes, if it is local."""
-    if postmaster is None:
-        return None
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry.name) == postmaster or int(fields[1]) == postmaster:
-            total += int(fields[11]) + int(fields[12])
-    return total
-
-
 async def _run(job: Job) -> Outcome:
     out = Outcome()
     period = parse_period(job.period)
@@ -485,7 +467,7 @@ async def _run(job: Job) -> Outcome:
 
         profiler = cProfile.Profile() if job.profile else None
         out.rss_before = out.rss_peak_sampled = _rss()
-        server0 = _server_jiffies(job.postmaster)
+        server0 = server_jiffies(job.postmaster)
         busy0, iowait0, total0 = _machine()
         cpu0 = time.process_time()
         started = time.perf_counter()
@@ -501,7 +483,7 @@ async def _run(job: Job) -> Outcome:
         cores = os.cpu_count() or 1
         out.machine_busy = (busy1 - busy0) / max(1, total1 - total0) * cores
         out.machine_iowait = (iowait1 - iowait0) / max(1, total1 - total0) * cores
-        server1 = _server_jiffies(job.postmaster)
+        server1 = server_jiffies(job.postmaster)
         if server0 is not None and server1 is not None:
             out.server_cpu_s = (server1 - server0) / os.sysconf("SC_CLK_TCK")
         out.rss_after = _rss()
@@ -588,30 +570,6 @@ def check_job(url: str, tenants: Sequence[Seeded], period: str) -> tuple[bool, i
 
 
 # --- plumbing (as in bench/ledger.py) -----------------------------------------------
-
-
-async def server_facts(url: str) -> tuple[dict[str, str], int | None]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            facts = {"version": (await conn.execute(text("SHOW server_version"))).scalar_one()}
-            for setting in ("shared_buffers", "synchronous_commit", "fsync", "work_mem"):
-                facts[setting] = (await conn.execute(text(f"SHOW {setting}"))).scalar_one()
-            backend = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        return facts, _parent_pid(backend)
-    finally:
-        await engine.dispose()
-
-
-def _parent_pid(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None  # a server on another machine: its CPU is not measured
-
-
-# --- main ---------------------------------------------------------------------------
 
 
 def _mib(size: int) -> str:
@@ -744,7 +702,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}; Python {platform.python_version()}")
     good = True
     with database() as url:
-        facts, postmaster = asyncio.run(server_facts(url))
+        facts, postmaster = asyncio.run(
+            server_facts(url, ("shared_buffers", "synchronous_commit", "fsync", "work_mem"))
+        )
         settings = ", ".join(f"{k}={v}" for k, v in facts.items() if k != "version")
         print(f"PostgreSQL {facts['version']} ({settings})")
         asyncio.run(migrate_database(url))

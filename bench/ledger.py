@@ -33,7 +33,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from math import nan
 
-from _setup import database, machine
+from _setup import database, machine, parent_pid, server_facts, server_jiffies
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -187,24 +187,6 @@ def _machine_busy() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def _server_jiffies(postmaster: int | None) -> int | None:
-    """CPU jiffies (user + system) of the server and its live processes, if it is local."""
-    if postmaster is None:
-        return None
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        if int(entry.name) == postmaster or int(fields[1]) == postmaster:
-            total += int(fields[11]) + int(fields[12])
-    return total
-
-
 def _percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
@@ -224,10 +206,10 @@ def measure(
     ]
     time.sleep(max(0.0, start_at + args.warmup - time.monotonic()))
     busy0, total0 = _machine_busy()
-    server0 = _server_jiffies(books.postmaster)
+    server0 = server_jiffies(books.postmaster)
     time.sleep(max(0.0, start_at + args.warmup + args.duration - time.monotonic()))
     busy1, total1 = _machine_busy()
-    server1 = _server_jiffies(books.postmaster)
+    server1 = server_jiffies(books.postmaster)
     tick = os.sysconf("SC_CLK_TCK")
     server_cpu = (server1 - server0) / tick / args.duration if server0 is not None and server1 is not None else nan
     results = [f.result() for f in futures]
@@ -289,27 +271,7 @@ async def open_books(url: str, subscribers: int) -> Books:
 async def _postmaster(engine: AsyncEngine) -> int | None:
     async with engine.connect() as conn:
         backend = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-    return _parent_pid(backend)
-
-
-def _parent_pid(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None  # a server on another machine (or in a container): not measured
-
-
-async def server_facts(url: str) -> dict[str, str]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            facts = {"version": (await conn.execute(text("SHOW server_version"))).scalar_one()}
-            for setting in ("shared_buffers", "synchronous_commit", "fsync", "max_connections", "wal_level"):
-                facts[setting] = (await conn.execute(text(f"SHOW {setting}"))).scalar_one()
-        return facts
-    finally:
-        await engine.dispose()
+    return parent_pid(backend)
 
 
 async def check(books: Books) -> tuple[bool, int, list[str]]:
@@ -396,7 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print(f"machine: {machine()}; Python {platform.python_version()}")
     with database() as url:
-        facts = asyncio.run(server_facts(url))
+        facts, _ = asyncio.run(
+            server_facts(url, ("shared_buffers", "synchronous_commit", "fsync", "max_connections", "wal_level"))
+        )
         settings = ", ".join(f"{k}={v}" for k, v in facts.items() if k != "version")
         print(f"PostgreSQL {facts['version']} ({settings})")
         started = time.monotonic()

@@ -73,7 +73,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from _setup import database, machine
+from _setup import database, machine, server_facts
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -983,27 +983,6 @@ def side_by_side(ours: list[Phase], theirs: list[Phase], concurrency: int) -> No
 # --- plumbing (as in bench/ledger.py) -----------------------------------------------
 
 
-async def server_facts(url: str) -> tuple[dict[str, str], int | None]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            facts = {"version": (await conn.execute(text("SHOW server_version"))).scalar_one()}
-            for setting in ("shared_buffers", "synchronous_commit", "fsync", "max_connections"):
-                facts[setting] = (await conn.execute(text(f"SHOW {setting}"))).scalar_one()
-            backend = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        return facts, _parent_pid(backend)
-    finally:
-        await engine.dispose()
-
-
-def _parent_pid(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None  # a server on another machine: its CPU is not measured
-
-
 async def migrate_database(url: str) -> None:
     engine = create_engine(url)
     try:
@@ -1119,7 +1098,9 @@ def main(argv: list[str] | None = None) -> int:
     context = multiprocessing.get_context("spawn")
     key = SecretBox.generate_key()
     with database() as url:
-        facts, postmaster = asyncio.run(server_facts(url))
+        facts, postmaster = asyncio.run(
+            server_facts(url, ("shared_buffers", "synchronous_commit", "fsync", "max_connections"))
+        )
         settings = ", ".join(f"{k}={v}" for k, v in facts.items() if k != "version")
         print(f"PostgreSQL {facts['version']} ({settings})")
         asyncio.run(migrate_database(url))
