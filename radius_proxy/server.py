@@ -42,7 +42,7 @@ from bureau.platform.radius.counters import event_time, octets_total
 from bureau.platform.radius.dedupe import DuplicateCache, Outcome
 from bureau.platform.radius.mschap import encrypt_mppe_key, new_mppe_salt, verify_mschap2
 from bureau.platform.radius.passwords import BadPassword, reveal_password
-from bureau.platform.sessions import control
+from bureau.platform.sessions import authorize, control
 from bureau.platform.subscribers.resellers import get_realm
 from bureau.platform.subscribers.services import secret_context
 from bureau.tenants import lifecycle
@@ -53,6 +53,7 @@ from bureau.tenants.routing import tenant_unit
 
 from . import attributes as a
 from . import codec
+from .batching import Batcher
 from .disconnect import Disconnector
 from .proxying import Proxy
 
@@ -64,6 +65,8 @@ DEFAULT_INTERIM = 300  # seconds; RFC 2869 says at least 60, better 600
 REALM_CACHE_S = 30.0
 NAS_REFRESH_S = 30.0
 REAP_EVERY_S = 60.0
+BATCH_WINDOW_S = 0.002  # Access-Requests of one tenant arriving this close share a transaction
+BATCH_SIZE = 64
 MAX_IN_FLIGHT = 2048  # requests being processed at once; beyond it datagrams are dropped (the NAS retries)
 
 
@@ -140,6 +143,8 @@ class RadiusServer:
         disconnect_attempts: int = 5,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         dictionaries: Sequence[Path] = (),
+        batch_window_s: float = BATCH_WINDOW_S,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.engine = engine
         self.box = box
@@ -154,6 +159,7 @@ class RadiusServer:
         # Downstream waits stay under the duplicate cache's 5 s so that a NAS's retry
         # during failover is answered from the cache, not forwarded twice.
         self.proxy = Proxy(timeout_s=1.0, tries=2)
+        self._batcher = Batcher(self._authenticate_batch, window_s=batch_window_s, max_size=batch_size)
         self.downstream: dict[str, list[DownstreamRoute]] = {}
         self.cache = DuplicateCache()
         self.nas = NasTable(())
@@ -383,36 +389,70 @@ class RadiusServer:
         return found
 
     async def _authenticate(self, request: _Request) -> bytes:
-        packet, route = request.packet, request.route
-        login = a.text(packet, a.USER_NAME)
-        if not login:
-            return self._reject(request, "A user name is required.")
-        _, realm = split_login(login)
-        if realm is not None:
-            owner = await self._realm_owner(realm)
-            if owner is None or owner.tenant.id != route.tenant.id:
-                return self._reject(request, "Unknown realm.")
-        async with tenant_unit(self.engine, route.tenant, actor=f"radius:{route.client.name}") as conn:
-            context = await control.login_context(conn, login, now=request.arrival)
-            if context is None or context.password_secret is None:
-                return self._reject(request, "Wrong user name or password.")
-            password = self.box.decrypt(context.password_secret, secret_context(context.kind, context.login)).decode()
-            proof = self._check_password(packet, route, password, login)
-            if proof is None:
-                return self._reject(request, "Wrong user name or password.")
-            decision = await control.authorize_login(
-                conn, context, route.client.id, now=request.arrival, reservation_micros=self.reservation_micros
-            )
-            if not decision.accepted or decision.session_id is None:
-                return self._reject(request, decision.reason or "Access denied.")
-            attributes = [
-                a.uint32(a.ACCT_INTERIM_INTERVAL, decision.interim_interval or self.interim_interval),
-                (a.CLASS, sign_class(self.class_key, route.tenant.id, str(decision.session_id))),
-                *self._plan_attributes(decision.reply, login),
-            ]
-            if decision.session_timeout is not None:
-                attributes.append(a.uint32(a.SESSION_TIMEOUT, max(decision.session_timeout, 1)))
-            attributes.extend(proof)
+        """Queue the request into its tenant's next batch; its reply once the batch commits."""
+        return await self._batcher.submit(request)
+
+    async def _authenticate_batch(self, requests: list[_Request]) -> list[bytes]:
+        """Authenticate and authorise one tenant's requests in one transaction (see
+        `platform/sessions/authorize.py`); replies in the order of `requests`."""
+        replies: list[bytes | None] = [None] * len(requests)
+        logins: dict[int, str] = {}
+        for index, request in enumerate(requests):
+            login = a.text(request.packet, a.USER_NAME)
+            if not login:
+                replies[index] = self._reject(request, "A user name is required.")
+                continue
+            _, realm = split_login(login)
+            if realm is not None:
+                owner = await self._realm_owner(realm)
+                if owner is None or owner.tenant.id != request.route.tenant.id:
+                    replies[index] = self._reject(request, "Unknown realm.")
+                    continue
+            logins[index] = login
+        if logins:
+            now = max(request.arrival for request in requests)
+            async with tenant_unit(self.engine, requests[0].route.tenant, actor="radius") as conn:
+                contexts = await authorize.login_contexts(conn, list(logins.values()), now=now)
+                candidates: list[tuple[int, authorize.LoginRequest, list[tuple[int, bytes]]]] = []
+                for index, login in logins.items():
+                    request = requests[index]
+                    context = contexts.get(authorize.stored_login(login))
+                    proof = self._proof(request, context, login)
+                    if context is None or proof is None:
+                        replies[index] = self._reject(request, "Wrong user name or password.")
+                        continue
+                    candidates.append((index, authorize.LoginRequest(context, request.route.client.id), proof))
+                decisions = await authorize.authorize_logins(
+                    conn, [c[1] for c in candidates], now=now, reservation_micros=self.reservation_micros
+                )
+            for (index, _, proof), decision in zip(candidates, decisions, strict=True):
+                replies[index] = self._decided(requests[index], decision, proof, logins[index])
+        done = [reply for reply in replies if reply is not None]
+        if len(done) != len(requests):  # pragma: no cover - every branch sets one
+            raise RuntimeError("a request was left without a reply")
+        return done
+
+    def _proof(
+        self, request: _Request, context: authorize.LoginContext | None, login: str
+    ) -> list[tuple[int, bytes]] | None:
+        if context is None or context.password_secret is None:
+            return None
+        password = self.box.decrypt(context.password_secret, secret_context(context.kind, context.login)).decode()
+        return self._check_password(request.packet, request.route, password, login)
+
+    def _decided(
+        self, request: _Request, decision: control.Authorization, proof: list[tuple[int, bytes]], login: str
+    ) -> bytes:
+        if not decision.accepted or decision.session_id is None:
+            return self._reject(request, decision.reason or "Access denied.")
+        attributes = [
+            a.uint32(a.ACCT_INTERIM_INTERVAL, decision.interim_interval or self.interim_interval),
+            (a.CLASS, sign_class(self.class_key, request.route.tenant.id, str(decision.session_id))),
+            *self._plan_attributes(decision.reply, login),
+        ]
+        if decision.session_timeout is not None:
+            attributes.append(a.uint32(a.SESSION_TIMEOUT, max(decision.session_timeout, 1)))
+        attributes.extend(proof)
         self.stats.accepted += 1
         return self._reply(request, ACCESS_ACCEPT, attributes)
 

@@ -44,5 +44,20 @@ class Cache(Generic[K, V]):
             self._entries.popitem(last=False)
         return value
 
+    def peek(self, key: K) -> V | None:
+        """The value if cached and fresh, without loading it."""
+        found = self._entries.get(key)
+        if found is None or (self.ttl_seconds is not None and found[0] <= time.monotonic()):
+            return None
+        self.hits += 1
+        return found[1]
+
+    def put(self, key: K, value: V) -> None:
+        expires = time.monotonic() + self.ttl_seconds if self.ttl_seconds is not None else 0.0
+        self._entries[key] = (expires, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
     def clear(self) -> None:
         self._entries.clear()

@@ -43,23 +43,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bureau.platform.catalog.tax import RatePart, tax_line
 from bureau.platform.money import divide_half_even
-from bureau.platform.rating.charge import Rated, affordable_quantity, rate_usage
+from bureau.platform.rating.charge import Rated, rate_usage
 from bureau.platform.rating.tariff import UsageRate
 from bureau.platform.rating.usage import Meter, Usage
 
 from ..billing.period import month_of
 from ..billing.tables import usage_records
-from ..catalog.radius import RadiusOptions
 from ..catalog.tables import plans
 from ..catalog.taxes import Locale, tax_rates_for
 from ..catalog.versions import PlanVersion, plan_version_at
 from ..db.unit import tenant_id_of
 from ..ledger.chart import SESSIONS
-from ..ledger.entities import isp_entity, query_account, query_accounts
+from ..ledger.entities import isp_entity, query_accounts
 from ..ledger.posting import post_entries
 from ..ledger.rules import NewEntry, credit, debit
 from ..ledger.tables import account_balances, entities
-from ..subscribers.services import ServiceState, find_service
+from ..subscribers.services import find_service
 from ..subscribers.tables import customers, services
 from .cache import Cache
 from .tables import accounting_packets, radius_sessions, service_usage
@@ -70,14 +69,14 @@ BASIS_POINTS = 10_000  # an Accept without a Start holds its reservation this lo
 LIVE = ("authorized", "open")
 
 TenantKey = tuple[str, int]  # the database and the tenant's registry id
-_account_ids: Cache[tuple[TenantKey, int], dict[str, int]] = Cache(131_072)
+account_ids_cache: Cache[tuple[TenantKey, int], dict[str, int]] = Cache(131_072)
 _past_versions: Cache[tuple[TenantKey, str, datetime], PlanVersion] = Cache(65_536)
 # The version in effect now: a new version may start at any moment, so only for seconds.
-_current_versions: Cache[tuple[TenantKey, str], PlanVersion] = Cache(4096, ttl_seconds=10.0)
+current_versions: Cache[tuple[TenantKey, str], PlanVersion] = Cache(4096, ttl_seconds=10.0)
 _tax_rates: Cache[tuple[TenantKey, Locale, str, date], tuple[RatePart, ...]] = Cache(65_536, ttl_seconds=60.0)
 
 
-def _tenant(conn: AsyncConnection) -> TenantKey:
+def tenant_key(conn: AsyncConnection) -> TenantKey:
     """Whose cache entry: the tenant, in this database (a process may reach several)."""
     return (conn.engine.url.render_as_string(hide_password=True), tenant_id_of(conn))
 
@@ -128,7 +127,7 @@ class Accounted:
     entry_ids: tuple[int, ...] = ()
 
 
-SUBSCRIBER_CODES = ("1000", "1010", "8000", "9000")
+SUBSCRIBER_CODES = ("1000", "1010", "1100", "8000", "9000")
 ISP_CODES = ("2100", "4000", "8900", "9900")
 
 
@@ -148,7 +147,7 @@ async def _accounts(conn: AsyncConnection, entity_id: int, *, lock_main: bool = 
         ids.update({f"isp:{code}": found[(isp.id, code)].id for code in ISP_CODES})
         return ids
 
-    ids = await _account_ids.get((_tenant(conn), entity_id), load)
+    ids = await account_ids_cache.get((tenant_key(conn), entity_id), load)
     main = 0
     if lock_main:
         main = (
@@ -162,7 +161,7 @@ async def _accounts(conn: AsyncConnection, entity_id: int, *, lock_main: bool = 
 
 
 @dataclass(frozen=True, slots=True)
-class _Owner:
+class Owner:
     entity_id: int
     prepaid: bool
     credit_limit_micros: int
@@ -175,7 +174,7 @@ class _Owner:
     city: str | None
 
 
-async def _owner(conn: AsyncConnection, service_id: int) -> _Owner:
+async def _owner(conn: AsyncConnection, service_id: int) -> Owner:
     row = (
         await conn.execute(
             select(
@@ -196,17 +195,17 @@ async def _owner(conn: AsyncConnection, service_id: int) -> _Owner:
             .where(services.c.id == service_id)
         )
     ).one()
-    return _Owner(**row._mapping)
+    return Owner(**row._mapping)
 
 
-def _time_rate(rates: Sequence[UsageRate]) -> UsageRate | None:
+def time_rate(rates: Sequence[UsageRate]) -> UsageRate | None:
     for rate in rates:
         if rate.meter is Meter.SECONDS and rate.band is None:
             return rate
     return None
 
 
-async def _period_usage(conn: AsyncConnection, service_id: int, period_start: Any, *, lock: bool) -> Usage:
+async def period_usage(conn: AsyncConnection, service_id: int, period_start: Any, *, lock: bool) -> Usage:
     """The service's usage this period so far, its row made if missing; with `lock`, the row
     stays locked (ON CONFLICT DO UPDATE takes the row lock) until the transaction ends."""
     insert_row = pg_insert(service_usage).values(service_id=service_id, period_start=period_start)
@@ -224,178 +223,7 @@ async def _period_usage(conn: AsyncConnection, service_id: int, period_start: An
     return Usage(row.seconds, row.octets_in, row.octets_out, dict(row.band_seconds))
 
 
-@dataclass(frozen=True, slots=True)
-class LoginContext:
-    """Everything authorisation needs of one RADIUS login, read in one locked query."""
-
-    service_id: int
-    kind: str
-    login: str
-    state: ServiceState
-    password_secret: bytes | None
-    owner: _Owner
-    options: RadiusOptions
-    live: int  # live sessions of the service now (an Accept without Start counts for a while)
-
-
-def _context_query(when: datetime) -> Any:
-    live = (
-        select(func.count())
-        .select_from(radius_sessions)
-        .where(
-            radius_sessions.c.service_id == services.c.id,
-            radius_sessions.c.state.in_(LIVE),
-            (radius_sessions.c.state == "open") | (radius_sessions.c.authorized_at > when - AUTHORIZED_TTL),
-        )
-        .scalar_subquery()
-    )
-    return (
-        select(
-            services.c.id,
-            services.c.kind,
-            services.c.login,
-            services.c.state,
-            services.c.password_secret,
-            entities.c.id.label("entity_id"),
-            entities.c.prepaid,
-            entities.c.credit_limit_micros,
-            entities.c.currency,
-            entities.c.status,
-            plans.c.id.label("plan_id"),
-            plans.c.code.label("plan_code"),
-            customers.c.country,
-            customers.c.state.label("customer_state"),
-            customers.c.city,
-            plans.c.radius_attributes,
-            plans.c.max_sessions,
-            plans.c.interim_interval,
-            live.label("live"),
-        )
-        .join(customers, customers.c.id == services.c.customer_id)
-        .join(entities, entities.c.id == customers.c.entity_id)
-        .join(plans, plans.c.id == services.c.plan_id)
-        .with_for_update(of=services)
-    )
-
-
-def _context(row: Row[Any]) -> LoginContext:
-    owner = _Owner(
-        entity_id=row.entity_id,
-        prepaid=row.prepaid,
-        credit_limit_micros=row.credit_limit_micros,
-        currency=row.currency,
-        status=row.status,
-        plan_id=row.plan_id,
-        plan_code=row.plan_code,
-        country=row.country,
-        state=row.customer_state,
-        city=row.city,
-    )
-    options = RadiusOptions(dict(row.radius_attributes), row.max_sessions, row.interim_interval)
-    return LoginContext(
-        row.id, row.kind, row.login, ServiceState(row.state), row.password_secret, owner, options, row.live
-    )
-
-
-async def login_context(conn: AsyncConnection, login: str, *, now: datetime) -> LoginContext | None:
-    """The RADIUS login `login` (realm matched in any case) with its owner, plan and live
-    sessions; the service row stays locked until the transaction ends. None if unknown."""
-    user, at, realm = login.rpartition("@")
-    key = f"{user}@{realm.lower()}" if at else login
-    query = _context_query(now).where(services.c.kind == "radius_login", services.c.login == key)
-    row = (await conn.execute(query)).first()
-    return _context(row) if row is not None else None
-
-
-async def authorize(
-    conn: AsyncConnection,
-    service_id: int,
-    nas_id: int,
-    *,
-    now: datetime | None = None,
-    reservation_micros: int = DEFAULT_RESERVATION,
-    max_sessions: int | None = None,
-) -> Authorization:
-    """Decide on a session for an authenticated service (see module docstring).
-
-    `max_sessions` overrides the plan's sessions-at-once limit.
-    """
-    when = now or datetime.now(UTC)
-    row = (await conn.execute(_context_query(when).where(services.c.id == service_id))).one()
-    return await authorize_login(
-        conn, _context(row), nas_id, now=when, reservation_micros=reservation_micros, max_sessions=max_sessions
-    )
-
-
-async def authorize_login(
-    conn: AsyncConnection,
-    context: LoginContext,
-    nas_id: int,
-    *,
-    now: datetime,
-    reservation_micros: int = DEFAULT_RESERVATION,
-    max_sessions: int | None = None,
-) -> Authorization:
-    """`authorize` for a login whose context (and lock) the caller already holds."""
-    when = now
-    service_id, owner, options = context.service_id, context.owner, context.options
-    if context.state is not ServiceState.ACTIVE:
-        return Authorization(False, f"Your service is {context.state.value}; please contact customer care.")
-    if owner.status != "active":
-        return Authorization(False, f"Your account is {owner.status}; please contact customer care.")
-    limit = max_sessions if max_sessions is not None else options.max_sessions
-    if context.live >= limit:
-        return Authorization(False, f"Already {context.live} session(s) online; at most {limit} at a time.")
-    version = await _current_versions.get(
-        (_tenant(conn), owner.plan_code), lambda: plan_version_at(conn, owner.plan_code, when)
-    )
-    accounts = await _accounts(conn, owner.entity_id, lock_main=owner.prepaid)
-    period = month_of(when.astimezone(UTC).date())
-    reserve = 0
-    timeout: int | None = None
-    if owner.prepaid:
-        balance = accounts["1000"][1]
-        if balance <= 0:
-            return Authorization(False, "Your prepaid balance is used up; please top up.")
-        reserve = min(balance, reservation_micros)
-        time_rate = _time_rate(version.rates)
-        if time_rate is not None:
-            already = await _period_usage(conn, service_id, period.start, lock=True)
-            tax_class = next(c.tax_class for c in version.components if c.rate == time_rate)
-            exclusive = sum(p.rate_bp for p in await _tax_parts(conn, owner, tax_class, when) if not p.inclusive)
-            budget = reserve * BASIS_POINTS // (BASIS_POINTS + exclusive)  # what is left for usage after the tax
-            timeout = affordable_quantity(time_rate, already.seconds, budget)
-            if timeout <= 0:
-                return Authorization(False, "Your prepaid balance is too low for a session; please top up.")
-    elif owner.credit_limit_micros > 0:
-        owed = (await query_account(conn, owner.entity_id, "1100")).balance
-        if owed >= owner.credit_limit_micros:
-            return Authorization(False, "Your credit limit is reached; please pay your open invoices.")
-    session_id = (
-        await conn.execute(
-            insert(radius_sessions)
-            .values(
-                service_id=service_id,
-                nas_id=nas_id,
-                login=context.login,
-                prepaid=owner.prepaid,
-                plan_id=owner.plan_id,
-                period_start=period.start,
-                authorized_at=when,
-                reserved_micros=reserve,
-                reservations=1 if reserve else 0,
-            )
-            .returning(radius_sessions.c.id)
-        )
-    ).scalar_one()
-    entries = [_count_entry(session_id, accounts, +1)]
-    if reserve:
-        entries.append(_reserve_entry(session_id, 1, accounts, reserve, owner.currency))
-    await post_entries(conn, entries)
-    return Authorization(True, None, session_id, timeout, reserve, options.attributes, options.interim_interval)
-
-
-def _count_entry(session_id: int, accounts: Mapping[str, tuple[int, int]], sign: int) -> NewEntry:
+def count_entry(session_id: int, accounts: Mapping[str, tuple[int, int]], sign: int) -> NewEntry:
     sub, isp = accounts["8000"][0], accounts["isp:8900"][0]
     what = "count" if sign > 0 else "uncount"
     if sign > 0:
@@ -407,7 +235,7 @@ def _count_entry(session_id: int, accounts: Mapping[str, tuple[int, int]], sign:
     )
 
 
-def _reserve_entry(
+def reserve_entry(
     session_id: int, number: int, accounts: Mapping[str, tuple[int, int]], amount: int, unit: str
 ) -> NewEntry:
     return NewEntry(
@@ -441,19 +269,19 @@ def _charge_entry(
     return NewEntry(f"session:{session_id}:charge:{number}", f"Session {session_id}: usage", tuple(postings))
 
 
-async def _tax_parts(conn: AsyncConnection, owner: _Owner, tax_class: str, when: datetime) -> tuple[RatePart, ...]:
+async def tax_parts(conn: AsyncConnection, owner: Owner, tax_class: str, when: datetime) -> tuple[RatePart, ...]:
     locale = Locale(owner.country, owner.state, owner.city)
 
     async def load() -> tuple[RatePart, ...]:
         return tuple(rate.part for rate in await tax_rates_for(conn, locale, tax_class, when))
 
     # Keyed by the day: rates change at their effective instants, which are dates in practice.
-    key = (_tenant(conn), locale, tax_class, when.date())
+    key = (tenant_key(conn), locale, tax_class, when.date())
     return await _tax_rates.get(key, load)
 
 
 async def _with_tax(
-    conn: AsyncConnection, owner: _Owner, version: PlanVersion, rated: Rated, when: datetime
+    conn: AsyncConnection, owner: Owner, version: PlanVersion, rated: Rated, when: datetime
 ) -> tuple[int, int]:
     """(what the customer pays, the tax in it) for prepaid usage, per rate and its tax class:
     an exclusive tax is added on top, an inclusive one is taken out of the price."""
@@ -462,7 +290,7 @@ async def _with_tax(
     for line in rated.lines:
         if not line.charge_micros:
             continue
-        taxed = tax_line(line.charge_micros, await _tax_parts(conn, owner, tax_class[line.rate.key], when))
+        taxed = tax_line(line.charge_micros, await tax_parts(conn, owner, tax_class[line.rate.key], when))
         gross += taxed.gross_micros
         tax += taxed.tax_micros
     return gross, tax
@@ -537,7 +365,7 @@ async def _open_unannounced(conn: AsyncConnection, nas_id: int, report: Report) 
         )
     ).scalar_one()
     accounts = await _accounts(conn, owner.entity_id)
-    await post_entries(conn, [_count_entry(session_id, accounts, +1)])
+    await post_entries(conn, [count_entry(session_id, accounts, +1)])
     return (
         await conn.execute(select(radius_sessions).where(radius_sessions.c.id == session_id).with_for_update())
     ).one()
@@ -547,7 +375,7 @@ async def _apply(conn: AsyncConnection, session: Row[Any], report: Report) -> Ac
     owner = await _owner(conn, session.service_id)
     plan_code = (await conn.execute(select(plans.c.code).where(plans.c.id == session.plan_id))).scalar_one()
     version = await _past_versions.get(
-        (_tenant(conn), plan_code, session.authorized_at),
+        (tenant_key(conn), plan_code, session.authorized_at),
         lambda: plan_version_at(conn, plan_code, session.authorized_at),
     )
     seconds = max(session.seconds, report.seconds)
@@ -570,7 +398,7 @@ async def _apply(conn: AsyncConnection, session: Row[Any], report: Report) -> Ac
     reserved = session.reserved_micros
     reservations = session.reservations
     if delta != Usage():
-        already = await _period_usage(conn, session.service_id, session.period_start, lock=True)
+        already = await period_usage(conn, session.service_id, session.period_start, lock=True)
         rated = rate_usage(version.rates, already, delta)
         charge, tax = rated.charge_micros, 0
         if owner.prepaid and charge:
@@ -581,7 +409,7 @@ async def _apply(conn: AsyncConnection, session: Row[Any], report: Report) -> Ac
                 top = min(main, charge - reserved + DEFAULT_RESERVATION)
                 if top:
                     reservations += 1
-                    entries.append(_reserve_entry(session.id, reservations, accounts, top, owner.currency))
+                    entries.append(reserve_entry(session.id, reservations, accounts, top, owner.currency))
                     reserved, main = reserved + top, main - top
             paid = min(charge, reserved)
             unpaid = charge - paid
@@ -593,7 +421,7 @@ async def _apply(conn: AsyncConnection, session: Row[Any], report: Report) -> Ac
             if reserved < DEFAULT_RESERVATION // 2 and main > 0:  # keep a reservation ahead of use
                 top = min(main, DEFAULT_RESERVATION - reserved)
                 reservations += 1
-                entries.append(_reserve_entry(session.id, reservations, accounts, top, owner.currency))
+                entries.append(reserve_entry(session.id, reservations, accounts, top, owner.currency))
                 reserved, main = reserved + top, main - top
             exhausted = reserved == 0 and main == 0
         else:
@@ -635,7 +463,7 @@ async def _apply(conn: AsyncConnection, session: Row[Any], report: Report) -> Ac
 
 
 def _closing(session_id: int, accounts: Mapping[str, tuple[int, int]], reserved: int, unit: str) -> list[NewEntry]:
-    entries = [_count_entry(session_id, accounts, -1)]
+    entries = [count_entry(session_id, accounts, -1)]
     if reserved:
         entries.append(_release_entry(session_id, accounts, reserved, unit))
     return entries

@@ -1,0 +1,373 @@
+"""Authorising many logins of one tenant in one transaction, set at a time.
+
+The RADIUS server gathers the Access-Requests of a tenant that arrive within a few
+milliseconds and hands them here together. Whatever their number, the transaction reads
+and locks in a fixed handful of statements: the logins with their owners and plans (one
+query, rows locked in id order), the main balance rows of the prepaid accounts (one
+locked read), the services' usage this period (one upsert), the sessions (one insert)
+and the ledger entries (one batch). The decisions are taken here in arrival order over
+the locked rows, so two logins of one account in a batch see each other's reservations
+and live sessions exactly as if they had come one after the other.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, Row, any_, bindparam, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bureau.platform.rating.charge import affordable_quantity
+from bureau.platform.rating.usage import Usage
+
+from ..billing.period import month_of
+from ..catalog.radius import RadiusOptions
+from ..catalog.tables import plans
+from ..catalog.versions import PlanVersion, plan_version_at
+from ..ledger.entities import isp_entity, query_accounts
+from ..ledger.posting import post_entries
+from ..ledger.rules import MAX_BATCH, NewEntry
+from ..ledger.tables import account_balances, entities
+from ..subscribers.services import ServiceState
+from ..subscribers.tables import customers, services
+from . import control as c
+from .tables import radius_sessions, service_usage
+
+
+@dataclass(frozen=True, slots=True)
+class LoginContext:
+    """Everything authorisation needs of one RADIUS login, read in one locked query."""
+
+    service_id: int
+    kind: str
+    login: str
+    state: ServiceState
+    password_secret: bytes | None
+    owner: c.Owner
+    options: RadiusOptions
+    live: int  # live sessions of the service now (an Accept without Start counts for a while)
+
+
+def _context_query(when: datetime) -> Any:
+    live = (
+        select(func.count())
+        .select_from(radius_sessions)
+        .where(
+            radius_sessions.c.service_id == services.c.id,
+            radius_sessions.c.state.in_(c.LIVE),
+            (radius_sessions.c.state == "open") | (radius_sessions.c.authorized_at > when - c.AUTHORIZED_TTL),
+        )
+        .scalar_subquery()
+    )
+    return (
+        select(
+            services.c.id,
+            services.c.kind,
+            services.c.login,
+            services.c.state,
+            services.c.password_secret,
+            entities.c.id.label("entity_id"),
+            entities.c.prepaid,
+            entities.c.credit_limit_micros,
+            entities.c.currency,
+            entities.c.status,
+            plans.c.id.label("plan_id"),
+            plans.c.code.label("plan_code"),
+            customers.c.country,
+            customers.c.state.label("customer_state"),
+            customers.c.city,
+            plans.c.radius_attributes,
+            plans.c.max_sessions,
+            plans.c.interim_interval,
+            live.label("live"),
+        )
+        .join(customers, customers.c.id == services.c.customer_id)
+        .join(entities, entities.c.id == customers.c.entity_id)
+        .join(plans, plans.c.id == services.c.plan_id)
+        .with_for_update(of=services)
+    )
+
+
+def _context(row: Row[Any]) -> LoginContext:
+    owner = c.Owner(
+        entity_id=row.entity_id,
+        prepaid=row.prepaid,
+        credit_limit_micros=row.credit_limit_micros,
+        currency=row.currency,
+        status=row.status,
+        plan_id=row.plan_id,
+        plan_code=row.plan_code,
+        country=row.country,
+        state=row.customer_state,
+        city=row.city,
+    )
+    options = RadiusOptions(dict(row.radius_attributes), row.max_sessions, row.interim_interval)
+    return LoginContext(
+        row.id, row.kind, row.login, ServiceState(row.state), row.password_secret, owner, options, row.live
+    )
+
+
+async def login_context(conn: AsyncConnection, login: str, *, now: datetime) -> LoginContext | None:
+    """The RADIUS login `login` (realm matched in any case) with its owner, plan and live
+    sessions; the service row stays locked until the transaction ends. None if unknown."""
+    query = _context_query(now).where(services.c.kind == "radius_login", services.c.login == stored_login(login))
+    row = (await conn.execute(query)).first()
+    return _context(row) if row is not None else None
+
+
+async def login_contexts(conn: AsyncConnection, logins: Sequence[str], *, now: datetime) -> dict[str, LoginContext]:
+    """`login_context` for many logins in one query (rows locked in id order), by the login
+    as stored (realm in lower case)."""
+    keys = sorted({stored_login(login) for login in logins})
+    query = (
+        _context_query(now).where(services.c.kind == "radius_login", services.c.login.in_(keys)).order_by(services.c.id)
+    )
+    return {row.login: _context(row) for row in await conn.execute(query)}
+
+
+def stored_login(login: str) -> str:
+    """A RADIUS login as stored: the realm in lower case."""
+    user, at, realm = login.rpartition("@")
+    return f"{user}@{realm.lower()}" if at else login
+
+
+async def authorize(
+    conn: AsyncConnection,
+    service_id: int,
+    nas_id: int,
+    *,
+    now: datetime | None = None,
+    reservation_micros: int = c.DEFAULT_RESERVATION,
+    max_sessions: int | None = None,
+) -> c.Authorization:
+    """Decide on a session for an authenticated service (see module docstring).
+
+    `max_sessions` overrides the plan's sessions-at-once limit.
+    """
+    when = now or datetime.now(UTC)
+    row = (await conn.execute(_context_query(when).where(services.c.id == service_id))).one()
+    return await authorize_login(
+        conn, _context(row), nas_id, now=when, reservation_micros=reservation_micros, max_sessions=max_sessions
+    )
+
+
+async def authorize_login(
+    conn: AsyncConnection,
+    context: LoginContext,
+    nas_id: int,
+    *,
+    now: datetime,
+    reservation_micros: int = c.DEFAULT_RESERVATION,
+    max_sessions: int | None = None,
+) -> c.Authorization:
+    """`authorize` for a login whose context (and lock) the caller already holds."""
+    (decision,) = await authorize_logins(
+        conn,
+        [LoginRequest(context, nas_id)],
+        now=now,
+        reservation_micros=reservation_micros,
+        max_sessions=max_sessions,
+    )
+    return decision
+
+
+@dataclass(frozen=True, slots=True)
+class LoginRequest:
+    context: LoginContext
+    nas_id: int
+
+
+def _ids(name: str) -> Any:
+    return bindparam(name, type_=ARRAY(BigInteger))
+
+
+async def _account_ids(conn: AsyncConnection, entity_ids: set[int]) -> dict[int, dict[str, int]]:
+    """Each entity's session account ids (cached; the missing ones read in one query)."""
+    tenant = c.tenant_key(conn)
+    found = {e: ids for e in entity_ids if (ids := c.account_ids_cache.peek((tenant, e))) is not None}
+    missing = entity_ids - set(found)
+    if missing:
+        isp = await isp_entity(conn)
+        wanted: dict[int, Sequence[str]] = {e: c.SUBSCRIBER_CODES for e in missing}
+        wanted[isp.id] = c.ISP_CODES
+        rows = await query_accounts(conn, wanted)
+        for entity in missing:
+            ids = {code: rows[(entity, code)].id for code in c.SUBSCRIBER_CODES}
+            ids.update({f"isp:{code}": rows[(isp.id, code)].id for code in c.ISP_CODES})
+            c.account_ids_cache.put((tenant, entity), ids)
+            found[entity] = ids
+    return found
+
+
+async def _lock_mains(conn: AsyncConnection, account_ids: list[int]) -> dict[int, int]:
+    """Lock the main balance rows (in id order: no deadlocks) and read them."""
+    if not account_ids:
+        return {}
+    rows = await conn.execute(
+        select(account_balances.c.account_id, account_balances.c.balance)
+        .where(account_balances.c.account_id == any_(_ids("ids")), account_balances.c.shard == 0)
+        .order_by(account_balances.c.account_id)
+        .with_for_update(),
+        {"ids": sorted(set(account_ids))},
+    )
+    return {row.account_id: int(row.balance) for row in rows}
+
+
+async def _period_usages(conn: AsyncConnection, service_ids: list[int], period_start: Any) -> dict[int, Usage]:
+    """The services' usage this period, their rows made if missing and locked."""
+    if not service_ids:
+        return {}
+    chosen = sorted(set(service_ids))
+    source = select(
+        func.unnest(_ids("services")).label("service_id"), bindparam("period", type_=Date).label("period_start")
+    )
+    statement = (
+        pg_insert(service_usage)
+        .from_select(["service_id", "period_start"], source)
+        .on_conflict_do_update(
+            index_elements=["service_id", "period_start"],
+            set_={"service_id": pg_insert(service_usage).excluded.service_id},
+        )
+        .returning(service_usage)
+    )
+    rows = await conn.execute(statement, {"services": chosen, "period": period_start})
+    return {row.service_id: Usage(row.seconds, row.octets_in, row.octets_out, dict(row.band_seconds)) for row in rows}
+
+
+async def _owed(conn: AsyncConnection, account_ids: list[int]) -> dict[int, int]:
+    if not account_ids:
+        return {}
+    rows = await conn.execute(
+        select(account_balances.c.account_id, func.sum(account_balances.c.balance))
+        .where(account_balances.c.account_id == any_(_ids("ids")))
+        .group_by(account_balances.c.account_id),
+        {"ids": account_ids},
+    )
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def _credit_limited(owner: c.Owner) -> bool:
+    return not owner.prepaid and owner.credit_limit_micros > 0
+
+
+async def authorize_logins(
+    conn: AsyncConnection,
+    requests: Sequence[LoginRequest],
+    *,
+    now: datetime,
+    reservation_micros: int = c.DEFAULT_RESERVATION,
+    max_sessions: int | None = None,
+) -> list[c.Authorization]:
+    """Decide on each login (see module docstring); results in the order of `requests`."""
+    results: list[c.Authorization | None] = [None] * len(requests)
+    pending: list[int] = []
+    for index, request in enumerate(requests):
+        context, owner = request.context, request.context.owner
+        if context.state is not ServiceState.ACTIVE:
+            results[index] = c.Authorization(
+                False, f"Your service is {context.state.value}; please contact customer care."
+            )
+        elif owner.status != "active":
+            results[index] = c.Authorization(False, f"Your account is {owner.status}; please contact customer care.")
+        else:
+            pending.append(index)
+    tenant = c.tenant_key(conn)
+    versions: dict[str, PlanVersion] = {}
+    for index in pending:
+        code = requests[index].context.owner.plan_code
+        if code not in versions:
+            versions[code] = await c.current_versions.get(
+                (tenant, code),
+                lambda code=code: plan_version_at(conn, code, now),  # type: ignore[misc]
+            )
+    ids = await _account_ids(conn, {requests[i].context.owner.entity_id for i in pending})
+    prepaid = [i for i in pending if requests[i].context.owner.prepaid]
+    mains = await _lock_mains(conn, [ids[requests[i].context.owner.entity_id]["1000"] for i in prepaid])
+    period = month_of(now.astimezone(UTC).date())
+    timed = [i for i in prepaid if c.time_rate(versions[requests[i].context.owner.plan_code].rates) is not None]
+    usage = await _period_usages(conn, [requests[i].context.service_id for i in timed], period.start)
+    limited = [
+        i
+        for i in pending
+        if not requests[i].context.owner.prepaid and requests[i].context.owner.credit_limit_micros > 0
+    ]
+    owed = await _owed(conn, [ids[requests[i].context.owner.entity_id]["1100"] for i in limited])
+
+    live: Counter[int] = Counter()
+    accepted: list[tuple[int, int, int | None]] = []  # (index, reserved, session timeout)
+    for index in pending:
+        context = requests[index].context
+        owner, options = context.owner, context.options
+        limit = max_sessions if max_sessions is not None else options.max_sessions
+        online = context.live + live[context.service_id]
+        if online >= limit:
+            results[index] = c.Authorization(False, f"Already {online} session(s) online; at most {limit} at a time.")
+            continue
+        account = ids[owner.entity_id]
+        reserve, timeout = 0, None
+        if owner.prepaid:
+            balance = mains[account["1000"]]
+            if balance <= 0:
+                results[index] = c.Authorization(False, "Your prepaid balance is used up; please top up.")
+                continue
+            reserve = min(balance, reservation_micros)
+            version = versions[owner.plan_code]
+            rate = c.time_rate(version.rates)
+            if rate is not None:
+                tax_class = next(component.tax_class for component in version.components if component.rate == rate)
+                parts = await c.tax_parts(conn, owner, tax_class, now)
+                exclusive = sum(p.rate_bp for p in parts if not p.inclusive)
+                budget = reserve * c.BASIS_POINTS // (c.BASIS_POINTS + exclusive)  # what is left after the tax
+                timeout = affordable_quantity(rate, usage[context.service_id].seconds, budget)
+                if timeout <= 0:
+                    results[index] = c.Authorization(
+                        False, "Your prepaid balance is too low for a session; please top up."
+                    )
+                    continue
+            mains[account["1000"]] = balance - reserve
+        elif index in limited and owed.get(account["1100"], 0) >= owner.credit_limit_micros:
+            results[index] = c.Authorization(False, "Your credit limit is reached; please pay your open invoices.")
+            continue
+        live[context.service_id] += 1
+        accepted.append((index, reserve, timeout))
+
+    if accepted:
+        rows = [
+            {
+                "service_id": requests[i].context.service_id,
+                "nas_id": requests[i].nas_id,
+                "login": requests[i].context.login,
+                "prepaid": requests[i].context.owner.prepaid,
+                "plan_id": requests[i].context.owner.plan_id,
+                "period_start": period.start,
+                "authorized_at": now,
+                "reserved_micros": reserve,
+                "reservations": 1 if reserve else 0,
+            }
+            for i, reserve, _ in accepted
+        ]
+        sessions = insert(radius_sessions).returning(radius_sessions.c.id, sort_by_parameter_order=True)
+        made = await conn.execute(sessions, rows)
+        session_ids = [row[0] for row in made]
+        entries: list[NewEntry] = []
+        for (index, reserve, timeout), session_id in zip(accepted, session_ids, strict=True):
+            owner, options = requests[index].context.owner, requests[index].context.options
+            book = {key: (value, 0) for key, value in ids[owner.entity_id].items()}
+            entries.append(c.count_entry(session_id, book, +1))
+            if reserve:
+                entries.append(c.reserve_entry(session_id, 1, book, reserve, owner.currency))
+            results[index] = c.Authorization(
+                True, None, session_id, timeout, reserve, options.attributes, options.interim_interval
+            )
+        for first in range(0, len(entries), MAX_BATCH):
+            await post_entries(conn, entries[first : first + MAX_BATCH])
+    done = [result for result in results if result is not None]
+    if len(done) != len(results):  # pragma: no cover - every branch above sets one
+        raise RuntimeError("a login was left without a decision")
+    return done

@@ -1,0 +1,88 @@
+"""Gathering requests of one tenant that arrive within a few milliseconds into one batch.
+
+`Batcher.submit` queues a request under its tenant and waits for its reply. A tenant has
+at most one batch being answered at a time: its next batch is handed to `run` when the
+running one is done, or `window_s` after its first request if none is running, or at
+once when it reaches `max_size`. So under load batches grow by themselves (everything
+that arrived while the last one ran), and at low load a request waits at most
+`window_s`. `run` answers the whole batch (in one transaction) and each submitter gets
+its own reply. If a batch fails as a whole, each of its requests is
+run again on its own, so that one bad request cannot take the others' answers with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+log = logging.getLogger("bureau.radius")
+
+
+class _Routed(Protocol):
+    @property
+    def route(self) -> Any: ...
+
+
+R = TypeVar("R", bound=_Routed)
+
+
+class Batcher(Generic[R]):
+    def __init__(self, run: Callable[[list[R]], Awaitable[list[bytes]]], *, window_s: float, max_size: int) -> None:
+        self.run = run
+        self.window_s = window_s
+        self.max_size = max_size
+        self.batches = 0
+        self.batched = 0
+        self._pending: dict[int, list[tuple[R, asyncio.Future[bytes]]]] = {}
+        self._running: dict[int, asyncio.Task[None]] = {}
+
+    async def submit(self, request: R) -> bytes:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes] = loop.create_future()
+        key = request.route.tenant.id
+        batch = self._pending.setdefault(key, [])
+        batch.append((request, future))
+        if len(batch) >= self.max_size:
+            self._flush(key, force=True)
+        elif len(batch) == 1:
+            loop.call_later(self.window_s, self._flush, key)
+        return await future
+
+    def _flush(self, key: int, *, force: bool = False) -> None:
+        """Start the tenant's next batch, unless one is running (then it follows that one)."""
+        if key in self._running and not force:
+            return
+        batch = self._pending.pop(key, None)
+        if not batch:
+            return
+        task = asyncio.get_running_loop().create_task(self._answer(batch))
+        if key not in self._running:
+            self._running[key] = task
+            task.add_done_callback(lambda _: self._done(key, task))
+
+    def _done(self, key: int, task: asyncio.Task[None]) -> None:
+        if self._running.get(key) is task:
+            del self._running[key]
+        self._flush(key)
+
+    async def _answer(self, batch: list[tuple[R, asyncio.Future[bytes]]]) -> None:
+        self.batches += 1
+        self.batched += len(batch)
+        try:
+            replies = await self.run([request for request, _ in batch])
+        except Exception:
+            if len(batch) == 1:
+                _, future = batch[0]
+                if not future.done():
+                    future.set_exception(RuntimeError("the request failed"))
+                log.exception("a RADIUS request failed")
+                return
+            log.exception("a batch of %d RADIUS requests failed; answering each on its own", len(batch))
+            for item in batch:
+                await self._answer([item])
+            return
+        for (_, future), reply in zip(batch, replies, strict=True):
+            if not future.done():
+                future.set_result(reply)

@@ -1,0 +1,73 @@
+"""The batcher: one running batch per tenant, batches that grow under load, and a failing
+batch answered request by request."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+
+from bureau.radius_proxy.batching import Batcher
+
+
+@dataclass(frozen=True)
+class Request:
+    tenant: int
+    body: bytes
+
+    @property
+    def route(self) -> SimpleNamespace:
+        return SimpleNamespace(tenant=SimpleNamespace(id=self.tenant))
+
+
+async def test_requests_of_a_tenant_share_a_batch_and_batches_follow_each_other() -> None:
+    seen: list[list[bytes]] = []
+    running = 0
+
+    async def run(batch: list[Request]) -> list[bytes]:
+        nonlocal running
+        running += 1
+        assert running == 1  # never two batches of one tenant at once
+        seen.append([r.body for r in batch])
+        await asyncio.sleep(0.01)
+        running -= 1
+        return [r.body.upper() for r in batch]
+
+    batcher = Batcher(run, window_s=0.001, max_size=100)
+    first = asyncio.create_task(batcher.submit(Request(1, b"a")))
+    await asyncio.sleep(0.003)  # the first batch ({a}) is running now
+    later = [asyncio.create_task(batcher.submit(Request(1, body))) for body in (b"b", b"c", b"d")]
+    assert await first == b"A"
+    assert [await task for task in later] == [b"B", b"C", b"D"]
+    assert seen == [[b"a"], [b"b", b"c", b"d"]]  # what arrived meanwhile went together
+
+
+async def test_tenants_are_batched_apart() -> None:
+    seen: list[set[int]] = []
+
+    async def run(batch: list[Request]) -> list[bytes]:
+        seen.append({r.tenant for r in batch})
+        return [r.body for r in batch]
+
+    batcher = Batcher(run, window_s=0.001, max_size=10)
+    replies = await asyncio.gather(*(batcher.submit(Request(t, bytes([t]))) for t in (1, 2, 1, 2)))
+    assert replies == [b"\x01", b"\x02", b"\x01", b"\x02"]
+    assert sorted(map(sorted, seen)) == [[1], [2]]
+
+
+async def test_a_failing_batch_is_answered_request_by_request() -> None:
+    async def run(batch: list[Request]) -> list[bytes]:
+        if any(r.body == b"bad" for r in batch):
+            raise ValueError("boom")
+        return [r.body for r in batch]
+
+    batcher = Batcher(run, window_s=0.001, max_size=10)
+    good, bad = await asyncio.gather(
+        batcher.submit(Request(1, b"good")), batcher.submit(Request(1, b"bad")), return_exceptions=True
+    )
+    assert good == b"good"
+    assert isinstance(bad, RuntimeError)
+    with pytest.raises(RuntimeError):
+        await batcher.submit(Request(1, b"bad"))
