@@ -42,7 +42,7 @@ from bureau.platform.radius.counters import event_time, octets_total
 from bureau.platform.radius.dedupe import DuplicateCache, Outcome
 from bureau.platform.radius.mschap import encrypt_mppe_key, new_mppe_salt, verify_mschap2
 from bureau.platform.radius.passwords import BadPassword, reveal_password
-from bureau.platform.sessions import authorize, control
+from bureau.platform.sessions import accounting, authorize, control
 from bureau.platform.subscribers.resellers import get_realm
 from bureau.platform.subscribers.services import secret_context
 from bureau.tenants import lifecycle
@@ -160,6 +160,7 @@ class RadiusServer:
         # during failover is answered from the cache, not forwarded twice.
         self.proxy = Proxy(timeout_s=1.0, tries=2)
         self._batcher = Batcher(self._authenticate_batch, window_s=batch_window_s, max_size=batch_size)
+        self._acct_batcher = Batcher(self._account_batch, window_s=batch_window_s, max_size=batch_size)
         self.downstream: dict[str, list[DownstreamRoute]] = {}
         self.cache = DuplicateCache()
         self.nas = NasTable(())
@@ -508,37 +509,93 @@ class RadiusServer:
     # --- accounting -------------------------------------------------------------------
 
     async def _account(self, request: _Request) -> bytes:
+        """Queue the request into its tenant's next accounting batch; its reply once the
+        batch is committed (an Accounting-Response only follows a durable record)."""
+        return await self._acct_batcher.submit(request)
+
+    async def _account_batch(self, requests: list[_Request]) -> list[bytes]:
+        """Record one tenant's Accounting-Requests in one transaction, in arrival order:
+        runs of Start/Interim/Stop set at a time, Accounting-On/Off and the rest one by one."""
+        disconnects: list[int | None] = [None] * len(requests)
+        run: list[tuple[int, accounting.AccountingRequest]] = []
+        async with tenant_unit(self.engine, requests[0].route.tenant, actor="radius") as conn:
+
+            async def flush() -> None:
+                results = await accounting.account_many(conn, [item for _, item in run])
+                for (index, _), result in zip(run, results, strict=True):
+                    if result.disconnect:
+                        disconnects[index] = result.session_id
+                run.clear()
+
+            for index, request in enumerate(requests):
+                item = self._accounting_item(request)
+                if item is not None:
+                    run.append((index, item))
+                    continue
+                if run:
+                    await flush()
+                await self._record_other(conn, request)
+            if run:
+                await flush()
+        replies = []
+        for request, disconnect in zip(requests, disconnects, strict=True):
+            self.stats.accounted += 1
+            if disconnect is not None:
+                self._spawn(self._disconnect(request, disconnect))
+            packet = request.packet
+            echoed = [(a.PROXY_STATE, state) for state in wire.proxy_states(packet)]
+            replies.append(
+                wire.sign_reply(
+                    ACCOUNTING_RESPONSE,
+                    packet.identifier,
+                    echoed,
+                    packet.authenticator,
+                    request.route.secret,
+                    request_code=packet.code,
+                )
+            )
+        return replies
+
+    def _when(self, request: _Request) -> datetime:
+        packet = request.packet
+        return event_time(a.integer(packet, a.EVENT_TIMESTAMP), request.arrival, a.integer(packet, a.ACCT_DELAY_TIME))
+
+    @staticmethod
+    def _stored(request: _Request) -> dict[str, Any]:
+        return {"raw": request.packet.data.hex(), "source": f"{request.source[0]}:{request.source[1]}"}
+
+    def _accounting_item(self, request: _Request) -> accounting.AccountingRequest | None:
+        """A Start, Interim-Update or Stop as the session control function takes it; None for
+        anything else (Accounting-On/Off, tunnel records, no Acct-Session-Id)."""
+        packet = request.packet
+        status = a.integer(packet, a.ACCT_STATUS_TYPE)
+        session_id = a.text(packet, a.ACCT_SESSION_ID)
+        if status not in (control.Status.START, control.Status.INTERIM, control.Status.STOP) or not session_id:
+            return None
+        report = self._report(
+            packet, control.Status(status), session_id, self._when(request), self._stored(request), request.route
+        )
+        return accounting.AccountingRequest(request.route.client.id, report, request.arrival)
+
+    async def _record_other(self, conn: Any, request: _Request) -> None:
         packet, route = request.packet, request.route
         status = a.integer(packet, a.ACCT_STATUS_TYPE)
         session_id = a.text(packet, a.ACCT_SESSION_ID)
-        when = event_time(a.integer(packet, a.EVENT_TIMESTAMP), request.arrival, a.integer(packet, a.ACCT_DELAY_TIME))
-        stored = {"raw": packet.data.hex(), "source": f"{request.source[0]}:{request.source[1]}"}
-        disconnect: control.Accounted | None = None
-        async with tenant_unit(self.engine, route.tenant, actor=f"radius:{route.client.name}") as conn:
-            if status in (control.Status.ACCOUNTING_ON, control.Status.ACCOUNTING_OFF):
-                report = control.Report(control.Status(status), session_id or "", "", when, attributes=stored)
-                await control.close_nas_sessions(conn, route.client.id, when, report)
-            elif status in (control.Status.START, control.Status.INTERIM, control.Status.STOP) and session_id:
-                report = self._report(packet, control.Status(status), session_id, when, stored, route)
-                result = await control.account(conn, route.client.id, report, received_at=request.arrival)
-                if result.disconnect:
-                    disconnect = result
-            else:
-                await control.store_packet(
-                    conn,
-                    route.client.id,
-                    status_type=status or 0,
-                    acct_session_id=session_id,
-                    attributes=stored,
-                    received_at=request.arrival,
-                    outcome="not_acted_on",
-                )
-        self.stats.accounted += 1
-        if disconnect is not None and disconnect.session_id is not None:
-            self._spawn(self._disconnect(request, disconnect.session_id))
-        echoed = [(a.PROXY_STATE, state) for state in wire.proxy_states(packet)]
-        return wire.sign_reply(
-            ACCOUNTING_RESPONSE, packet.identifier, echoed, packet.authenticator, route.secret, request_code=packet.code
+        when = self._when(request)
+        if status in (control.Status.ACCOUNTING_ON, control.Status.ACCOUNTING_OFF):
+            report = control.Report(
+                control.Status(status), session_id or "", "", when, attributes=self._stored(request)
+            )
+            await control.close_nas_sessions(conn, route.client.id, when, report)
+            return
+        await control.store_packet(
+            conn,
+            route.client.id,
+            status_type=status or 0,
+            acct_session_id=session_id,
+            attributes=self._stored(request),
+            received_at=request.arrival,
+            outcome="not_acted_on",
         )
 
     def _report(

@@ -187,7 +187,7 @@ def _ids(name: str) -> Any:
     return bindparam(name, type_=ARRAY(BigInteger))
 
 
-async def _account_ids(conn: AsyncConnection, entity_ids: set[int]) -> dict[int, dict[str, int]]:
+async def account_ids(conn: AsyncConnection, entity_ids: set[int]) -> dict[int, dict[str, int]]:
     """Each entity's session account ids (cached; the missing ones read in one query)."""
     tenant = c.tenant_key(conn)
     found = {e: ids for e in entity_ids if (ids := c.account_ids_cache.peek((tenant, e))) is not None}
@@ -286,7 +286,7 @@ async def authorize_logins(
                 (tenant, code),
                 lambda code=code: plan_version_at(conn, code, now),  # type: ignore[misc]
             )
-    ids = await _account_ids(conn, {requests[i].context.owner.entity_id for i in pending})
+    ids = await account_ids(conn, {requests[i].context.owner.entity_id for i in pending})
     prepaid = [i for i in pending if requests[i].context.owner.prepaid]
     mains = await _lock_mains(conn, [ids[requests[i].context.owner.entity_id]["1000"] for i in prepaid])
     period = month_of(now.astimezone(UTC).date())

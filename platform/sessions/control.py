@@ -37,21 +37,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bureau.platform.catalog.tax import RatePart, tax_line
-from bureau.platform.money import divide_half_even
-from bureau.platform.rating.charge import Rated, rate_usage
+from bureau.platform.rating.charge import Rated
 from bureau.platform.rating.tariff import UsageRate
 from bureau.platform.rating.usage import Meter, Usage
 
 from ..billing.period import month_of
-from ..billing.tables import usage_records
 from ..catalog.tables import plans
 from ..catalog.taxes import Locale, tax_rates_for
-from ..catalog.versions import PlanVersion, plan_version_at
+from ..catalog.versions import PlanVersion
 from ..db.unit import tenant_id_of
 from ..ledger.chart import SESSIONS
 from ..ledger.entities import isp_entity, query_accounts
@@ -70,7 +68,7 @@ LIVE = ("authorized", "open")
 
 TenantKey = tuple[str, int]  # the database and the tenant's registry id
 account_ids_cache: Cache[tuple[TenantKey, int], dict[str, int]] = Cache(131_072)
-_past_versions: Cache[tuple[TenantKey, str, datetime], PlanVersion] = Cache(65_536)
+past_versions: Cache[tuple[TenantKey, str, datetime], PlanVersion] = Cache(65_536)
 # The version in effect now: a new version may start at any moment, so only for seconds.
 current_versions: Cache[tuple[TenantKey, str], PlanVersion] = Cache(4096, ttl_seconds=10.0)
 _tax_rates: Cache[tuple[TenantKey, Locale, str, date], tuple[RatePart, ...]] = Cache(65_536, ttl_seconds=60.0)
@@ -245,7 +243,7 @@ def reserve_entry(
     )
 
 
-def _release_entry(session_id: int, accounts: Mapping[str, tuple[int, int]], amount: int, unit: str) -> NewEntry:
+def release_entry(session_id: int, accounts: Mapping[str, tuple[int, int]], amount: int, unit: str) -> NewEntry:
     return NewEntry(
         f"session:{session_id}:release",
         f"Session {session_id}: release the unused reservation",
@@ -253,7 +251,7 @@ def _release_entry(session_id: int, accounts: Mapping[str, tuple[int, int]], amo
     )
 
 
-def _charge_entry(
+def charge_entry(
     session_id: int, number: int, accounts: Mapping[str, tuple[int, int]], amount: int, tax: int, unit: str
 ) -> NewEntry:
     """`amount` (tax included) from the reserve: revenue gets it less `tax`, tax payable `tax`."""
@@ -280,7 +278,7 @@ async def tax_parts(conn: AsyncConnection, owner: Owner, tax_class: str, when: d
     return await _tax_rates.get(key, load)
 
 
-async def _with_tax(
+async def with_tax(
     conn: AsyncConnection, owner: Owner, version: PlanVersion, rated: Rated, when: datetime
 ) -> tuple[int, int]:
     """(what the customer pays, the tax in it) for prepaid usage, per rate and its tax class:
@@ -296,49 +294,7 @@ async def _with_tax(
     return gross, tax
 
 
-async def _find_session(conn: AsyncConnection, nas_id: int, report: Report) -> Row[Any] | None:
-    """The session a report is about, locked; None for a session not seen yet.
-
-    The signed Class names the Accept's session. Otherwise a live session of this NAS with
-    the Acct-Session-Id; failing that, a closed one — unless the report is a Start: a NAS
-    reuses its session ids (after a reboot, say), and a Start always begins a new session.
-    """
-    live = radius_sessions.c.state.in_(LIVE)
-    same = and_(radius_sessions.c.nas_id == nas_id, radius_sessions.c.acct_session_id == report.acct_session_id)
-    if report.session_ref is not None:
-        row = (
-            await conn.execute(
-                select(radius_sessions)
-                .where(radius_sessions.c.id == report.session_ref, radius_sessions.c.nas_id == nas_id, live)
-                .with_for_update()
-            )
-        ).first()
-        if row is not None and row.acct_session_id in (None, report.acct_session_id):
-            return row
-    row = (await conn.execute(select(radius_sessions).where(same, live).with_for_update())).first()
-    if row is not None or report.status is Status.START:
-        return row
-    return (
-        await conn.execute(
-            select(radius_sessions).where(same).order_by(radius_sessions.c.id.desc()).limit(1).with_for_update()
-        )
-    ).first()
-
-
-async def account(conn: AsyncConnection, nas_id: int, report: Report, *, received_at: datetime) -> Accounted:
-    """Apply one Start, Interim-Update or Stop and store the packet (see module docstring)."""
-    session = await _find_session(conn, nas_id, report)
-    if session is None:
-        session = await _open_unannounced(conn, nas_id, report)
-        if session is None:
-            return await _store(conn, nas_id, report, received_at, Accounted(None, "unknown_login"))
-    if session.state not in LIVE:
-        return await _store(conn, nas_id, report, received_at, Accounted(session.id, "after_stop"))
-    result = await _apply(conn, session, report)
-    return await _store(conn, nas_id, report, received_at, result)
-
-
-async def _open_unannounced(conn: AsyncConnection, nas_id: int, report: Report) -> Row[Any] | None:
+async def open_unannounced(conn: AsyncConnection, nas_id: int, report: Report) -> Row[Any] | None:
     """A session whose Access-Accept this proxy did not give (a lost Start, a NAS that
     re-sent after a restart): open it with no reservation; prepaid charges then come
     straight from the main balance through a reservation made on the spot."""
@@ -371,125 +327,13 @@ async def _open_unannounced(conn: AsyncConnection, nas_id: int, report: Report) 
     ).one()
 
 
-async def _apply(conn: AsyncConnection, session: Row[Any], report: Report) -> Accounted:
-    owner = await _owner(conn, session.service_id)
-    plan_code = (await conn.execute(select(plans.c.code).where(plans.c.id == session.plan_id))).scalar_one()
-    version = await _past_versions.get(
-        (tenant_key(conn), plan_code, session.authorized_at),
-        lambda: plan_version_at(conn, plan_code, session.authorized_at),
-    )
-    seconds = max(session.seconds, report.seconds)
-    octets_in = max(session.octets_in, report.octets_in)
-    octets_out = max(session.octets_out, report.octets_out)
-    delta = Usage(seconds - session.seconds, octets_in - session.octets_in, octets_out - session.octets_out)
-    accounts = await _accounts(conn, owner.entity_id, lock_main=owner.prepaid)
-    entries: list[NewEntry] = []
-    values: dict[str, Any] = {
-        "acct_session_id": report.acct_session_id,
-        "seconds": seconds,
-        "octets_in": octets_in,
-        "octets_out": octets_out,
-        "updated_at": report.event_time,
-        "state": "open",
-    }
-    if session.started_at is None:
-        values["started_at"] = report.event_time - timedelta(seconds=report.seconds)
-    paid = unpaid = 0
-    reserved = session.reserved_micros
-    reservations = session.reservations
-    if delta != Usage():
-        already = await period_usage(conn, session.service_id, session.period_start, lock=True)
-        rated = rate_usage(version.rates, already, delta)
-        charge, tax = rated.charge_micros, 0
-        if owner.prepaid and charge:
-            charge, tax = await _with_tax(conn, owner, version, rated, report.event_time)
-        if owner.prepaid:
-            main = accounts["1000"][1]
-            if charge > reserved:
-                top = min(main, charge - reserved + DEFAULT_RESERVATION)
-                if top:
-                    reservations += 1
-                    entries.append(reserve_entry(session.id, reservations, accounts, top, owner.currency))
-                    reserved, main = reserved + top, main - top
-            paid = min(charge, reserved)
-            unpaid = charge - paid
-            if paid:
-                tax_paid = divide_half_even(tax * paid, charge) if charge else 0
-                entries.append(_charge_entry(session.id, session.charges + 1, accounts, paid, tax_paid, owner.currency))
-                values["charges"] = session.charges + 1
-                reserved -= paid
-            if reserved < DEFAULT_RESERVATION // 2 and main > 0:  # keep a reservation ahead of use
-                top = min(main, DEFAULT_RESERVATION - reserved)
-                reservations += 1
-                entries.append(reserve_entry(session.id, reservations, accounts, top, owner.currency))
-                reserved, main = reserved + top, main - top
-            exhausted = reserved == 0 and main == 0
-        else:
-            await _record_postpaid(conn, session, seconds, octets_in, octets_out, delta, report.event_time)
-            exhausted = False
-        await conn.execute(
-            update(service_usage)
-            .where(
-                service_usage.c.service_id == session.service_id,
-                service_usage.c.period_start == session.period_start,
-            )
-            .values(
-                seconds=service_usage.c.seconds + delta.seconds,
-                octets_in=service_usage.c.octets_in + delta.octets_in,
-                octets_out=service_usage.c.octets_out + delta.octets_out,
-                charged_micros=service_usage.c.charged_micros + paid,
-            )
-        )
-    else:
-        exhausted = owner.prepaid and reserved == 0 and accounts["1000"][1] == 0
-    values.update(
-        charged_micros=session.charged_micros + paid,
-        unpaid_micros=session.unpaid_micros + unpaid,
-        reservations=reservations,
-    )
-    outcome = "started" if report.status is Status.START else "updated"
-    if report.status is Status.STOP:
-        outcome = "stopped"
-        entries.extend(_closing(session.id, accounts, reserved, owner.currency))
-        reserved = 0
-        values.update(state="closed", stopped_at=report.event_time, terminate_cause=report.terminate_cause)
-    values["reserved_micros"] = reserved
-    disconnect = bool(owner.prepaid and exhausted and report.status is not Status.STOP)
-    if disconnect and session.disconnect_requested_at is None:
-        values["disconnect_requested_at"] = report.event_time
-    await conn.execute(update(radius_sessions).where(radius_sessions.c.id == session.id).values(**values))
-    posted = await post_entries(conn, entries) if entries else []
-    return Accounted(session.id, outcome, paid, disconnect, tuple(p.id for p in posted))
-
-
-def _closing(session_id: int, accounts: Mapping[str, tuple[int, int]], reserved: int, unit: str) -> list[NewEntry]:
+def closing_entries(
+    session_id: int, accounts: Mapping[str, tuple[int, int]], reserved: int, unit: str
+) -> list[NewEntry]:
     entries = [count_entry(session_id, accounts, -1)]
     if reserved:
-        entries.append(_release_entry(session_id, accounts, reserved, unit))
+        entries.append(release_entry(session_id, accounts, reserved, unit))
     return entries
-
-
-async def _record_postpaid(
-    conn: AsyncConnection,
-    session: Row[Any],
-    seconds: int,
-    octets_in: int,
-    octets_out: int,
-    delta: Usage,
-    when: datetime,
-) -> None:
-    await conn.execute(
-        pg_insert(usage_records)
-        .values(
-            service_id=session.service_id,
-            source=f"session:{session.id}:{seconds}:{octets_in}:{octets_out}",
-            started_at=when,
-            seconds=delta.seconds,
-            octets_in=delta.octets_in,
-            octets_out=delta.octets_out,
-        )
-        .on_conflict_do_nothing(constraint="uq_usage_records_source")
-    )
 
 
 async def _store(
@@ -542,7 +386,7 @@ async def close_session(conn: AsyncConnection, session_id: int, *, state: str, c
         return False
     owner = await _owner(conn, session.service_id)
     accounts = await _accounts(conn, owner.entity_id)
-    await post_entries(conn, _closing(session.id, accounts, session.reserved_micros, owner.currency))
+    await post_entries(conn, closing_entries(session.id, accounts, session.reserved_micros, owner.currency))
     await conn.execute(
         update(radius_sessions)
         .where(radius_sessions.c.id == session.id)

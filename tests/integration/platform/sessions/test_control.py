@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from bureau.platform.billing.tables import usage_records
 from bureau.platform.rating.tariff import GIGABYTE
+from bureau.platform.sessions.accounting import account
 from bureau.platform.sessions.authorize import authorize
 from bureau.platform.sessions.control import (
     Report,
     Status,
-    account,
     close_nas_sessions,
     live_sessions,
     reap,

@@ -1,0 +1,447 @@
+"""Applying many Accounting-Requests of one tenant in one transaction, set at a time.
+
+The rules are `control.py`'s (cumulative counters, charge = rate(before + new) -
+rate(before), reservations topped up, disconnect when funds are gone, Stop releases and
+uncounts). Here they run over a batch: the live sessions the requests name are read and
+locked in one query, their owners in another, the prepaid main balances locked in one,
+the period usage made and locked in one; then each request is decided in arrival order
+over that state in memory (two requests for one session, or for one account, see each
+other), and everything is written back in a handful of statements: the ledger entries
+in one batch, the sessions, the usage, the usage records and the stored packets each in
+one. Rare cases (a session never seen, a report for a closed session) take a query or
+two of their own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, Row, any_, bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bureau.platform.money import divide_half_even
+from bureau.platform.rating.charge import rate_usage
+from bureau.platform.rating.usage import Usage
+
+from ..billing.tables import usage_records
+from ..catalog.tables import plans
+from ..catalog.versions import PlanVersion, plan_version_at
+from ..ledger.posting import post_entries
+from ..ledger.rules import MAX_BATCH, NewEntry
+from ..ledger.tables import account_balances, entities
+from ..subscribers.tables import customers, services
+from . import control as c
+from .authorize import account_ids
+from .tables import accounting_packets, radius_sessions, service_usage
+
+
+@dataclass(frozen=True, slots=True)
+class AccountingRequest:
+    nas_id: int
+    report: c.Report
+    received_at: datetime
+
+
+@dataclass
+class _Session:
+    """A session's row, changed in memory while the batch is decided."""
+
+    id: int
+    service_id: int
+    nas_id: int
+    state: str
+    acct_session_id: str | None
+    prepaid: bool
+    plan_id: int
+    period_start: date
+    authorized_at: datetime
+    started_at: datetime | None
+    updated_at: datetime | None
+    stopped_at: datetime | None
+    seconds: int
+    octets_in: int
+    octets_out: int
+    charged_micros: int
+    reserved_micros: int
+    unpaid_micros: int
+    charges: int
+    reservations: int
+    terminate_cause: str | None
+    disconnect_requested_at: datetime | None
+    touched: bool = field(default=False)
+
+
+_COLUMNS = [f.name for f in fields(_Session) if f.name != "touched"]
+_WRITTEN = [
+    name
+    for name in _COLUMNS
+    if name not in ("id", "service_id", "nas_id", "prepaid", "plan_id", "period_start", "authorized_at")
+]
+
+
+def _session(row: Row[Any]) -> _Session:
+    return _Session(**{name: getattr(row, name) for name in _COLUMNS})
+
+
+def _ids(name: str) -> Any:
+    return bindparam(name, type_=ARRAY(BigInteger))
+
+
+async def _owners(conn: AsyncConnection, service_ids: set[int]) -> dict[int, c.Owner]:
+    if not service_ids:
+        return {}
+    rows = await conn.execute(
+        select(
+            services.c.id.label("service_id"),
+            entities.c.id.label("entity_id"),
+            entities.c.prepaid,
+            entities.c.credit_limit_micros,
+            entities.c.currency,
+            entities.c.status,
+            services.c.plan_id,
+            plans.c.code.label("plan_code"),
+            customers.c.country,
+            customers.c.state,
+            customers.c.city,
+        )
+        .join(customers, customers.c.id == services.c.customer_id)
+        .join(entities, entities.c.id == customers.c.entity_id)
+        .join(plans, plans.c.id == services.c.plan_id)
+        .where(services.c.id == any_(_ids("ids"))),
+        {"ids": sorted(service_ids)},
+    )
+    return {
+        row.service_id: c.Owner(
+            entity_id=row.entity_id,
+            prepaid=row.prepaid,
+            credit_limit_micros=row.credit_limit_micros,
+            currency=row.currency,
+            status=row.status,
+            plan_id=row.plan_id,
+            plan_code=row.plan_code,
+            country=row.country,
+            state=row.state,
+            city=row.city,
+        )
+        for row in rows
+    }
+
+
+async def _plan_codes(conn: AsyncConnection, plan_ids: set[int]) -> dict[int, str]:
+    if not plan_ids:
+        return {}
+    rows = await conn.execute(
+        select(plans.c.id, plans.c.code).where(plans.c.id == any_(_ids("ids"))), {"ids": sorted(plan_ids)}
+    )
+    return {row.id: row.code for row in rows}
+
+
+async def _lock_mains(conn: AsyncConnection, account_ids_: set[int]) -> dict[int, int]:
+    if not account_ids_:
+        return {}
+    rows = await conn.execute(
+        select(account_balances.c.account_id, account_balances.c.balance)
+        .where(account_balances.c.account_id == any_(_ids("ids")), account_balances.c.shard == 0)
+        .order_by(account_balances.c.account_id)
+        .with_for_update(),
+        {"ids": sorted(account_ids_)},
+    )
+    return {row.account_id: int(row.balance) for row in rows}
+
+
+async def _usages(conn: AsyncConnection, keys: set[tuple[int, date]]) -> dict[tuple[int, date], Usage]:
+    """The period usage of each (service, period), rows made if missing, locked in order."""
+    if not keys:
+        return {}
+    ordered = sorted(keys)
+    pairs = (
+        func.unnest(_ids("services"), bindparam("periods", type_=ARRAY(Date)))
+        .table_valued("service_id", "period_start")
+        .render_derived(name="p")
+    )
+    made = pg_insert(service_usage).from_select(
+        ["service_id", "period_start"], select(pairs.c.service_id, pairs.c.period_start)
+    )
+    statement = made.on_conflict_do_update(
+        index_elements=["service_id", "period_start"], set_={"service_id": made.excluded.service_id}
+    ).returning(service_usage)
+    rows = await conn.execute(statement, {"services": [k[0] for k in ordered], "periods": [k[1] for k in ordered]})
+    return {
+        (row.service_id, row.period_start): Usage(row.seconds, row.octets_in, row.octets_out, dict(row.band_seconds))
+        for row in rows
+    }
+
+
+async def account(conn: AsyncConnection, nas_id: int, report: c.Report, *, received_at: datetime) -> c.Accounted:
+    """Apply one Start, Interim-Update or Stop and store the packet (`control`'s rules)."""
+    (result,) = await account_many(conn, [AccountingRequest(nas_id, report, received_at)])
+    return result
+
+
+async def account_many(conn: AsyncConnection, requests: Sequence[AccountingRequest]) -> list[c.Accounted]:
+    """Apply Start, Interim-Update and Stop reports in order, and store every packet."""
+    live = (
+        await conn.execute(
+            select(radius_sessions)
+            .where(
+                radius_sessions.c.state.in_(c.LIVE),
+                or_(
+                    radius_sessions.c.id.in_([r.report.session_ref for r in requests if r.report.session_ref]),
+                    tuple_(radius_sessions.c.nas_id, radius_sessions.c.acct_session_id).in_(
+                        [(r.nas_id, r.report.acct_session_id) for r in requests]
+                    ),
+                ),
+            )
+            .order_by(radius_sessions.c.id)
+            .with_for_update()
+        )
+    ).all()
+    by_id = {row.id: _session(row) for row in live}
+    by_pair: dict[tuple[int, str | None], _Session] = {
+        (s.nas_id, s.acct_session_id): s for s in by_id.values() if s.acct_session_id is not None
+    }
+    chosen: list[_Session | None] = []
+    for request in requests:
+        found = await _resolve(conn, request, by_id, by_pair)
+        chosen.append(found)
+    sessions = {s.id: s for s in chosen if s is not None and s.state in c.LIVE}
+    owners = await _owners(conn, {s.service_id for s in sessions.values()})
+    codes = await _plan_codes(conn, {s.plan_id for s in sessions.values()})
+    books = await account_ids(conn, {owners[s.service_id].entity_id for s in sessions.values()})
+    mains = await _lock_mains(
+        conn, {books[owners[s.service_id].entity_id]["1000"] for s in sessions.values() if owners[s.service_id].prepaid}
+    )
+    usage = await _usages(conn, {(s.service_id, s.period_start) for s in sessions.values()})
+    tenant = c.tenant_key(conn)
+
+    results: list[c.Accounted] = []
+    entries_of: list[list[NewEntry]] = []
+    usage_rows: list[dict[str, Any]] = []
+    usage_added: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for request, session in zip(requests, chosen, strict=True):
+        report = request.report
+        if session is None:
+            results.append(c.Accounted(None, "unknown_login"))
+            entries_of.append([])
+            continue
+        if session.state not in c.LIVE:
+            results.append(c.Accounted(session.id, "after_stop"))
+            entries_of.append([])
+            continue
+        owner = owners[session.service_id]
+        code = codes[session.plan_id]
+        version: PlanVersion = await c.past_versions.get(
+            (tenant, code, session.authorized_at),
+            lambda code=code, at=session.authorized_at: plan_version_at(conn, code, at),  # type: ignore[misc]
+        )
+        book = {key: (value, 0) for key, value in books[owner.entity_id].items()}
+        main_id = books[owner.entity_id]["1000"]
+        entries: list[NewEntry] = []
+        seconds = max(session.seconds, report.seconds)
+        octets_in = max(session.octets_in, report.octets_in)
+        octets_out = max(session.octets_out, report.octets_out)
+        delta = Usage(seconds - session.seconds, octets_in - session.octets_in, octets_out - session.octets_out)
+        key = (session.service_id, session.period_start)
+        paid = unpaid = 0
+        exhausted = False
+        if delta != Usage():
+            rated = rate_usage(version.rates, usage[key], delta)
+            charge, tax = rated.charge_micros, 0
+            if owner.prepaid and charge:
+                charge, tax = await c.with_tax(conn, owner, version, rated, report.event_time)
+            if owner.prepaid:
+                main = mains[main_id]
+                if charge > session.reserved_micros:
+                    top = min(main, charge - session.reserved_micros + c.DEFAULT_RESERVATION)
+                    if top:
+                        session.reservations += 1
+                        entries.append(c.reserve_entry(session.id, session.reservations, book, top, owner.currency))
+                        session.reserved_micros += top
+                        main -= top
+                paid = min(charge, session.reserved_micros)
+                unpaid = charge - paid
+                if paid:
+                    tax_paid = divide_half_even(tax * paid, charge) if charge else 0
+                    session.charges += 1
+                    entries.append(c.charge_entry(session.id, session.charges, book, paid, tax_paid, owner.currency))
+                    session.reserved_micros -= paid
+                if session.reserved_micros < c.DEFAULT_RESERVATION // 2 and main > 0:
+                    top = min(main, c.DEFAULT_RESERVATION - session.reserved_micros)
+                    session.reservations += 1
+                    entries.append(c.reserve_entry(session.id, session.reservations, book, top, owner.currency))
+                    session.reserved_micros += top
+                    main -= top
+                mains[main_id] = main
+                exhausted = session.reserved_micros == 0 and main == 0
+            else:
+                usage_rows.append(
+                    {
+                        "service_id": session.service_id,
+                        "source": f"session:{session.id}:{seconds}:{octets_in}:{octets_out}",
+                        "started_at": report.event_time,
+                        "seconds": delta.seconds,
+                        "octets_in": delta.octets_in,
+                        "octets_out": delta.octets_out,
+                    }
+                )
+            usage[key] = usage[key] + delta
+            added = usage_added[key]
+            added[0] += delta.seconds
+            added[1] += delta.octets_in
+            added[2] += delta.octets_out
+            added[3] += paid
+        elif owner.prepaid:
+            exhausted = session.reserved_micros == 0 and mains[main_id] == 0
+        if session.acct_session_id is None:
+            by_pair[(session.nas_id, report.acct_session_id)] = session
+        session.acct_session_id = report.acct_session_id
+        session.seconds, session.octets_in, session.octets_out = seconds, octets_in, octets_out
+        session.updated_at = report.event_time
+        session.state = "open"
+        if session.started_at is None:
+            session.started_at = report.event_time - timedelta(seconds=report.seconds)
+        session.charged_micros += paid
+        session.unpaid_micros += unpaid
+        outcome = "started" if report.status is c.Status.START else "updated"
+        if report.status is c.Status.STOP:
+            outcome = "stopped"
+            entries.extend(c.closing_entries(session.id, book, session.reserved_micros, owner.currency))
+            if owner.prepaid:
+                mains[main_id] += session.reserved_micros
+            session.reserved_micros = 0
+            session.state, session.stopped_at = "closed", report.event_time
+            session.terminate_cause = report.terminate_cause
+        disconnect = bool(owner.prepaid and exhausted and report.status is not c.Status.STOP)
+        if disconnect and session.disconnect_requested_at is None:
+            session.disconnect_requested_at = report.event_time
+        session.touched = True
+        results.append(c.Accounted(session.id, outcome, paid, disconnect))
+        entries_of.append(entries)
+
+    posted = await _post(conn, entries_of)
+    results = [
+        c.Accounted(r.session_id, r.outcome, r.charged_micros, r.disconnect, ids)
+        for r, ids in zip(results, posted, strict=True)
+    ]
+    await _write_sessions(conn, [s for s in {id(s): s for s in chosen if s is not None}.values() if s.touched])
+    await _write_usage(conn, usage_added, usage_rows)
+    await conn.execute(
+        insert(accounting_packets),
+        [
+            {
+                "session_id": result.session_id,
+                "nas_id": request.nas_id,
+                "received_at": request.received_at,
+                "status_type": int(request.report.status),
+                "acct_session_id": request.report.acct_session_id,
+                "attributes": dict(request.report.attributes),
+                "entry_ids": list(result.entry_ids),
+                "outcome": result.outcome,
+            }
+            for request, result in zip(requests, results, strict=True)
+        ],
+    )
+    return results
+
+
+async def _resolve(
+    conn: AsyncConnection,
+    request: AccountingRequest,
+    by_id: dict[int, _Session],
+    by_pair: dict[tuple[int, str | None], _Session],
+) -> _Session | None:
+    """The session a report is about (the rules of `control._find_session`)."""
+    report = request.report
+    if report.session_ref is not None:
+        found = by_id.get(report.session_ref)
+        if (
+            found is not None
+            and found.state in c.LIVE
+            and found.nas_id == request.nas_id
+            and found.acct_session_id in (None, report.acct_session_id)
+        ):
+            return found
+    found = by_pair.get((request.nas_id, report.acct_session_id))
+    if found is not None and found.state in c.LIVE:
+        return found
+    if report.status is not c.Status.START:
+        closed = (
+            await conn.execute(
+                select(radius_sessions)
+                .where(
+                    radius_sessions.c.nas_id == request.nas_id,
+                    radius_sessions.c.acct_session_id == report.acct_session_id,
+                )
+                .order_by(radius_sessions.c.id.desc())
+                .limit(1)
+                .with_for_update()
+            )
+        ).first()
+        if closed is not None:
+            return by_id.setdefault(closed.id, _session(closed))
+    opened = await c.open_unannounced(conn, request.nas_id, report)
+    if opened is None:
+        return None
+    session = _session(opened)
+    by_id[session.id] = session
+    by_pair[(session.nas_id, session.acct_session_id)] = session
+    return session
+
+
+async def _post(conn: AsyncConnection, entries_of: list[list[NewEntry]]) -> list[tuple[int, ...]]:
+    flat = [entry for entries in entries_of for entry in entries]
+    ids: list[int] = []
+    for first in range(0, len(flat), MAX_BATCH):
+        ids.extend(posted.id for posted in await post_entries(conn, flat[first : first + MAX_BATCH]))
+    out, at = [], 0
+    for entries in entries_of:
+        out.append(tuple(ids[at : at + len(entries)]))
+        at += len(entries)
+    return out
+
+
+async def _write_sessions(conn: AsyncConnection, touched: list[_Session]) -> None:
+    if not touched:
+        return
+    statement = (
+        update(radius_sessions)
+        .where(radius_sessions.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in _WRITTEN})
+    )
+    await conn.execute(
+        statement, [{"b_id": s.id, **{f"b_{name}": getattr(s, name) for name in _WRITTEN}} for s in touched]
+    )
+
+
+async def _write_usage(
+    conn: AsyncConnection, added: dict[tuple[int, date], list[int]], rows: list[dict[str, Any]]
+) -> None:
+    if added:
+        statement = (
+            update(service_usage)
+            .where(
+                service_usage.c.service_id == bindparam("b_service"),
+                service_usage.c.period_start == bindparam("b_period"),
+            )
+            .values(
+                seconds=service_usage.c.seconds + bindparam("b_seconds"),
+                octets_in=service_usage.c.octets_in + bindparam("b_in"),
+                octets_out=service_usage.c.octets_out + bindparam("b_out"),
+                charged_micros=service_usage.c.charged_micros + bindparam("b_paid"),
+            )
+        )
+        await conn.execute(
+            statement,
+            [
+                {"b_service": s, "b_period": p, "b_seconds": v[0], "b_in": v[1], "b_out": v[2], "b_paid": v[3]}
+                for (s, p), v in sorted(added.items())
+            ],
+        )
+    if rows:
+        await conn.execute(pg_insert(usage_records).on_conflict_do_nothing(constraint="uq_usage_records_source"), rows)
