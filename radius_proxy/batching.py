@@ -1,19 +1,21 @@
-"""Gathering requests of one tenant that arrive within a few milliseconds into one batch.
+"""Gathering requests of one tenant that arrive within a few milliseconds into batches.
 
 `Batcher.submit` queues a request under its tenant and waits for its reply. A tenant has
-at most one batch being answered at a time: its next batch is handed to `run` when the
-running one is done, or `window_s` after its first request if none is running, or at
-once when it reaches `max_size`. So under load batches grow by themselves (everything
-that arrived while the last one ran), and at low load a request waits at most
-`window_s`. `run` answers the whole batch (in one transaction) and each submitter gets
-its own reply. If a batch fails as a whole, each of its requests is
-run again on its own, so that one bad request cannot take the others' answers with it.
+at most `max_running` batches being answered at once (two: while one waits on the
+database the next is prepared): its next batch is handed to `run` when one of the
+running batches is done, or `window_s` after its first request if fewer are running,
+or at once when it reaches `max_size`. So under load batches grow by themselves
+(everything that arrived while the others ran), and at low load a request waits at most
+`window_s`. `run` answers a whole batch (in one transaction) and each submitter gets its
+own reply. If a batch fails as a whole, each of its requests is run again on its own,
+so that one bad request cannot take the others' answers with it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -29,14 +31,23 @@ R = TypeVar("R", bound=_Routed)
 
 
 class Batcher(Generic[R]):
-    def __init__(self, run: Callable[[list[R]], Awaitable[list[bytes]]], *, window_s: float, max_size: int) -> None:
+    def __init__(
+        self,
+        run: Callable[[list[R]], Awaitable[list[bytes]]],
+        *,
+        window_s: float,
+        max_size: int,
+        max_running: int = 2,
+    ) -> None:
         self.run = run
         self.window_s = window_s
         self.max_size = max_size
+        self.max_running = max_running
         self.batches = 0
         self.batched = 0
         self._pending: dict[int, list[tuple[R, asyncio.Future[bytes]]]] = {}
-        self._running: dict[int, asyncio.Task[None]] = {}
+        self._running: Counter[int] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, request: R) -> bytes:
         loop = asyncio.get_running_loop()
@@ -51,19 +62,21 @@ class Batcher(Generic[R]):
         return await future
 
     def _flush(self, key: int, *, force: bool = False) -> None:
-        """Start the tenant's next batch, unless one is running (then it follows that one)."""
-        if key in self._running and not force:
+        """Start the tenant's next batch, unless enough are running (then it follows them)."""
+        if self._running[key] >= self.max_running and not force:
             return
         batch = self._pending.pop(key, None)
         if not batch:
             return
+        self._running[key] += 1
         task = asyncio.get_running_loop().create_task(self._answer(batch))
-        if key not in self._running:
-            self._running[key] = task
-            task.add_done_callback(lambda _: self._done(key, task))
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._done(key, done))
 
     def _done(self, key: int, task: asyncio.Task[None]) -> None:
-        if self._running.get(key) is task:
+        self._tasks.discard(task)
+        self._running[key] -= 1
+        if self._running[key] <= 0:
             del self._running[key]
         self._flush(key)
 

@@ -23,6 +23,7 @@ class Request:
 
 
 async def test_requests_of_a_tenant_share_a_batch_and_batches_follow_each_other() -> None:
+    """With one batch running at a time (max_running=1), what arrives meanwhile goes together."""
     seen: list[list[bytes]] = []
     running = 0
 
@@ -35,7 +36,7 @@ async def test_requests_of_a_tenant_share_a_batch_and_batches_follow_each_other(
         running -= 1
         return [r.body.upper() for r in batch]
 
-    batcher = Batcher(run, window_s=0.001, max_size=100)
+    batcher = Batcher(run, window_s=0.001, max_size=100, max_running=1)
     first = asyncio.create_task(batcher.submit(Request(1, b"a")))
     await asyncio.sleep(0.003)  # the first batch ({a}) is running now
     later = [asyncio.create_task(batcher.submit(Request(1, body))) for body in (b"b", b"c", b"d")]
