@@ -1,5 +1,10 @@
 """The session control function: authorise, account, close (DESIGN.md §3 "Sessions").
 
+The rules are stated here. Authorising lives in `authorize.py` and accounting in
+`accounting.py`, both set at a time over a batch of requests; this module holds what
+they share (the session's accounts and entries, caches, tax) and closing (by NAS, by the
+reaper, by an administrator).
+
 **Authorise** (an Access-Request that passed authentication). The service must be
 active and under its session limit. A prepaid account reserves funds: up to
 `reservation_micros` moves from 1000 Main balance to 1010 Reserve, and the answer's
