@@ -34,8 +34,8 @@ from ..catalog.tables import plans
 from ..catalog.versions import PlanVersion, plan_version_at
 from ..ledger.posting import post_entries
 from ..ledger.rules import MAX_BATCH, NewEntry
-from ..ledger.tables import account_balances, entities
-from ..subscribers.tables import customers, services
+from ..ledger.tables import account_balances
+from ..subscribers.tables import services
 from . import control as c
 from .authorize import account_ids
 from .tables import accounting_packets, radius_sessions, service_usage
@@ -96,41 +96,8 @@ def _ids(name: str) -> Any:
 async def _owners(conn: AsyncConnection, service_ids: set[int]) -> dict[int, c.Owner]:
     if not service_ids:
         return {}
-    rows = await conn.execute(
-        select(
-            services.c.id.label("service_id"),
-            entities.c.id.label("entity_id"),
-            entities.c.prepaid,
-            entities.c.credit_limit_micros,
-            entities.c.currency,
-            entities.c.status,
-            services.c.plan_id,
-            plans.c.code.label("plan_code"),
-            customers.c.country,
-            customers.c.state,
-            customers.c.city,
-        )
-        .join(customers, customers.c.id == services.c.customer_id)
-        .join(entities, entities.c.id == customers.c.entity_id)
-        .join(plans, plans.c.id == services.c.plan_id)
-        .where(services.c.id == any_(_ids("ids"))),
-        {"ids": sorted(service_ids)},
-    )
-    return {
-        row.service_id: c.Owner(
-            entity_id=row.entity_id,
-            prepaid=row.prepaid,
-            credit_limit_micros=row.credit_limit_micros,
-            currency=row.currency,
-            status=row.status,
-            plan_id=row.plan_id,
-            plan_code=row.plan_code,
-            country=row.country,
-            state=row.state,
-            city=row.city,
-        )
-        for row in rows
-    }
+    query = c.owner_query(services.c.id.label("service_id")).where(services.c.id == any_(_ids("ids")))
+    return {row.service_id: c.owner_from_row(row) for row in await conn.execute(query, {"ids": sorted(service_ids)})}
 
 
 async def _plan_codes(conn: AsyncConnection, plan_ids: set[int]) -> dict[int, str]:

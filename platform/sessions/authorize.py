@@ -33,9 +33,9 @@ from ..catalog.versions import PlanVersion, plan_version_at
 from ..ledger.entities import isp_entity, query_accounts
 from ..ledger.posting import post_entries
 from ..ledger.rules import MAX_BATCH, NewEntry
-from ..ledger.tables import account_balances, entities
+from ..ledger.tables import account_balances
 from ..subscribers.services import ServiceState
-from ..subscribers.tables import customers, services
+from ..subscribers.tables import services
 from . import control as c
 from .tables import radius_sessions, service_usage
 
@@ -65,51 +65,30 @@ def _context_query(when: datetime) -> Any:
         )
         .scalar_subquery()
     )
-    return (
-        select(
-            services.c.id,
-            services.c.kind,
-            services.c.login,
-            services.c.state,
-            services.c.password_secret,
-            entities.c.id.label("entity_id"),
-            entities.c.prepaid,
-            entities.c.credit_limit_micros,
-            entities.c.currency,
-            entities.c.status,
-            plans.c.id.label("plan_id"),
-            plans.c.code.label("plan_code"),
-            customers.c.country,
-            customers.c.state.label("customer_state"),
-            customers.c.city,
-            plans.c.radius_attributes,
-            plans.c.max_sessions,
-            plans.c.interim_interval,
-            live.label("live"),
-        )
-        .join(customers, customers.c.id == services.c.customer_id)
-        .join(entities, entities.c.id == customers.c.entity_id)
-        .join(plans, plans.c.id == services.c.plan_id)
-        .with_for_update(of=services)
-    )
+    return c.owner_query(
+        services.c.id,
+        services.c.kind,
+        services.c.login,
+        services.c.state,
+        services.c.password_secret,
+        plans.c.radius_attributes,
+        plans.c.max_sessions,
+        plans.c.interim_interval,
+        live.label("live"),
+    ).with_for_update(of=services)
 
 
 def _context(row: Row[Any]) -> LoginContext:
-    owner = c.Owner(
-        entity_id=row.entity_id,
-        prepaid=row.prepaid,
-        credit_limit_micros=row.credit_limit_micros,
-        currency=row.currency,
-        status=row.status,
-        plan_id=row.plan_id,
-        plan_code=row.plan_code,
-        country=row.country,
-        state=row.customer_state,
-        city=row.city,
-    )
     options = RadiusOptions(dict(row.radius_attributes), row.max_sessions, row.interim_interval)
     return LoginContext(
-        row.id, row.kind, row.login, ServiceState(row.state), row.password_secret, owner, options, row.live
+        row.id,
+        row.kind,
+        row.login,
+        ServiceState(row.state),
+        row.password_secret,
+        c.owner_from_row(row),
+        options,
+        row.live,
     )
 
 

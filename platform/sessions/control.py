@@ -177,28 +177,49 @@ class Owner:
     city: str | None
 
 
+OWNER_COLUMNS = (
+    entities.c.id.label("entity_id"),
+    entities.c.prepaid,
+    entities.c.credit_limit_micros,
+    entities.c.currency,
+    entities.c.status,
+    services.c.plan_id,
+    plans.c.code.label("plan_code"),
+    customers.c.country,
+    customers.c.state.label("customer_state"),
+    customers.c.city,
+)
+
+
+def owner_query(*columns: Any) -> Any:
+    """SELECT of the owner columns of services (and `columns`), services joined to their
+    customer, its entity and the plan."""
+    return (
+        select(*columns, *OWNER_COLUMNS)
+        .select_from(services)
+        .join(customers, customers.c.id == services.c.customer_id)
+        .join(entities, entities.c.id == customers.c.entity_id)
+        .join(plans, plans.c.id == services.c.plan_id)
+    )
+
+
+def owner_from_row(row: Row[Any]) -> Owner:
+    return Owner(
+        entity_id=row.entity_id,
+        prepaid=row.prepaid,
+        credit_limit_micros=row.credit_limit_micros,
+        currency=row.currency,
+        status=row.status,
+        plan_id=row.plan_id,
+        plan_code=row.plan_code,
+        country=row.country,
+        state=row.customer_state,
+        city=row.city,
+    )
+
+
 async def _owner(conn: AsyncConnection, service_id: int) -> Owner:
-    row = (
-        await conn.execute(
-            select(
-                entities.c.id.label("entity_id"),
-                entities.c.prepaid,
-                entities.c.credit_limit_micros,
-                entities.c.currency,
-                entities.c.status,
-                services.c.plan_id,
-                plans.c.code.label("plan_code"),
-                customers.c.country,
-                customers.c.state,
-                customers.c.city,
-            )
-            .join(customers, customers.c.entity_id == entities.c.id)
-            .join(services, services.c.customer_id == customers.c.id)
-            .join(plans, plans.c.id == services.c.plan_id)
-            .where(services.c.id == service_id)
-        )
-    ).one()
-    return Owner(**row._mapping)
+    return owner_from_row((await conn.execute(owner_query().where(services.c.id == service_id))).one())
 
 
 def time_rate(rates: Sequence[UsageRate]) -> UsageRate | None:
