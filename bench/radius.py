@@ -65,6 +65,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -283,12 +284,22 @@ def _server_stats(server: Any) -> dict[str, Any]:
     }
 
 
-async def _serve(url: str, key: bytes, pipe: Connection, profile: str | None) -> None:
+async def _serve(
+    url: str, key: bytes, pipe: Connection, profile: str | None, ports: dict[str, int] | None, shared: bool
+) -> None:
     from bureau.radius_proxy.server import RadiusServer  # only the server process needs it
 
     engine = create_engine(url)
     class_key = hashlib.sha256(key + b"bench class").digest()
-    server = RadiusServer(engine, SecretBox(key), class_key, host=NAS_ADDRESS, auth_port=0, acct_port=0)
+    server = RadiusServer(
+        engine,
+        SecretBox(key),
+        class_key,
+        host=NAS_ADDRESS,
+        auth_port=(ports or {}).get("auth", 0),
+        acct_port=(ports or {}).get("acct", 0),
+        reuse_port=shared,
+    )
     server.statements = 0  # type: ignore[attr-defined]  # SQL statements sent, counted for the bench
 
     def count(*_: Any) -> None:
@@ -319,9 +330,32 @@ async def _serve(url: str, key: bytes, pipe: Connection, profile: str | None) ->
     pipe.send(final)
 
 
-def serve(url: str, key: bytes, pipe: Connection, profile: str | None) -> None:
-    """Entry point of the server process."""
-    asyncio.run(_serve(url, key, pipe, profile))
+def serve(
+    url: str,
+    key: bytes,
+    pipe: Connection,
+    profile: str | None,
+    ports: dict[str, int] | None = None,
+    shared: bool = False,
+) -> None:
+    """Entry point of a server process (`shared`: SO_REUSEPORT, on `ports` once known)."""
+    asyncio.run(_serve(url, key, pipe, profile, ports, shared))
+
+
+def _combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The counters of several server processes, added up."""
+    total: dict[str, Any] = {}
+    for name in ("received", "accepted", "rejected", "accounted", "duplicates", "statements", "in_flight"):
+        total[name] = sum(part[name] for part in parts)
+    dropped: Counter[str] = Counter()
+    for part in parts:
+        dropped.update(part["dropped"])
+    total["dropped"] = dict(dropped)
+    latencies = [part["latency_mean_ms"] for part in parts if part["latency_mean_ms"] == part["latency_mean_ms"]]
+    total["latency_mean_ms"] = sum(latencies) / len(latencies) if latencies else float("nan")
+    if "profile" in parts[0]:
+        total["profile"] = parts[0]["profile"]
+    return total
 
 
 def _profile_text(profiler: cProfile.Profile, top: int = 35) -> str:
@@ -542,15 +576,16 @@ class Cpu:
     total: int
 
     @staticmethod
-    def now(server_pid: int, postmaster: int | None) -> Cpu:
+    def now(server_pid: int | frozenset[int], postmaster: int | None) -> Cpu:
         tick = os.sysconf("SC_CLK_TCK")
+        pids = server_pid if isinstance(server_pid, frozenset) else frozenset({server_pid})
         with open("/proc/stat") as stat:
             fields = [int(v) for v in stat.readline().split()[1:]]
         idle = fields[3] + fields[4]
         return Cpu(
             time.perf_counter(),
             time.process_time(),
-            _jiffies(lambda pid, parent: pid == server_pid) / tick,
+            _jiffies(lambda pid, parent: pid in pids) / tick,
             _jiffies(lambda pid, parent: postmaster in (pid, parent), postmaster) / tick
             if postmaster
             else float("nan"),
@@ -1013,6 +1048,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--give-up", type=float, default=15.0, help="seconds before a request is abandoned")
     parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile, save pstats to FILE")
     parser.add_argument(
+        "--server-processes", type=_positive, default=1, help="RADIUS server processes sharing the ports (SO_REUSEPORT)"
+    )
+    parser.add_argument(
         "--freeradius",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -1039,7 +1077,7 @@ async def _load(
     args: argparse.Namespace,
     realm: str,
     ports: dict[str, int],
-    server_pid: int,
+    server_pid: int | frozenset[int],
     server_stats: Callable[[], dict[str, Any]],
     postmaster: int | None,
     names: tuple[str, str, str] = ("auth (PAP, prepaid reservation)", "acct (Start, 3 Interim, Stop)", "RADIUS server"),
@@ -1109,36 +1147,49 @@ def main(argv: list[str] | None = None) -> int:
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
             seeded = pool.submit(seed_job, url, key, count).result()
         print(f"seed: {count:,} prepaid subscribers on 1.20/h in {time.monotonic() - started:.1f} s (not measured)")
-        ours, theirs = context.Pipe()
-        server = context.Process(target=serve, args=(url, key, theirs, args.profile), name="radius-server")
-        server.start()
+        shared = args.server_processes > 1
+        pipes, servers = [], []
+        ports: dict[str, int] | None = None
         try:
-            hello = ours.recv()
+            for number in range(args.server_processes):
+                ours, theirs = context.Pipe()
+                process = context.Process(
+                    target=serve,
+                    args=(url, key, theirs, args.profile if number == 0 else None, ports, shared),
+                    name=f"radius-server-{number}",
+                )
+                process.start()
+                pipes.append(ours)
+                servers.append(process)
+                hello = ours.recv()
+                ports = ports or hello["ports"]
+                pids = frozenset(p.pid for p in servers if p.pid is not None)
+            assert ports is not None
             print(
-                f"load: RADIUS server in process {hello['pid']} (auth {hello['ports']['auth']}, acct "
-                f"{hello['ports']['acct']}){' under cProfile' if args.profile else ''}; generator here: "
+                f"load: RADIUS server in {len(servers)} process(es) {sorted(pids)} (auth {ports['auth']}, acct "
+                f"{ports['acct']}){' under cProfile' if args.profile else ''}; generator here: "
                 f"{args.concurrency} in flight over {args.sockets} sockets, retransmit after {args.retry:g} s, "
                 f"give up after {args.give_up:g} s"
             )
 
             def stats() -> dict[str, Any]:
-                ours.send("stats")
-                return ours.recv()
+                for pipe in pipes:
+                    pipe.send("stats")
+                return _combined([pipe.recv() for pipe in pipes])
 
-            rates, sessions = asyncio.run(
-                _load(url, args, seeded.realm, hello["ports"], hello["pid"], stats, postmaster)
-            )
-            for _ in range(int(args.give_up * 10)):  # until the server has nothing in flight
-                ours.send("stats")
-                if ours.recv()["in_flight"] == 0:
+            rates, sessions = asyncio.run(_load(url, args, seeded.realm, ports, pids, stats, postmaster))
+            for _ in range(int(args.give_up * 10)):  # until the servers have nothing in flight
+                if stats()["in_flight"] == 0:
                     break
                 time.sleep(0.1)
-            ours.send("stop")
-            final = ours.recv()
+            for pipe in pipes:
+                pipe.send("stop")
+            final = _combined([pipe.recv() for pipe in pipes])
         finally:
-            server.join(timeout=30)
-            if server.is_alive():
-                server.terminate()
+            for process in servers:
+                process.join(timeout=30)
+                if process.is_alive():
+                    process.terminate()
         print(
             f"server counters: received {final['received']:,}, accepted {final['accepted']:,}, rejected "
             f"{final['rejected']:,}, accounted {final['accounted']:,}, duplicates {final['duplicates']:,}, "

@@ -145,6 +145,7 @@ class RadiusServer:
         dictionaries: Sequence[Path] = (),
         batch_window_s: float = BATCH_WINDOW_S,
         batch_size: int = BATCH_SIZE,
+        reuse_port: bool = False,
     ) -> None:
         self.engine = engine
         self.box = box
@@ -154,6 +155,10 @@ class RadiusServer:
         self.interim_interval = max(interim_interval, 60)
         self.reservation_micros = reservation_micros
         self.clock = clock
+        # SO_REUSEPORT: several server processes on one machine share the ports; the
+        # kernel sends each source address and port to one process, so a NAS's
+        # retransmissions meet that process's duplicate cache.
+        self.reuse_port = reuse_port
         self.stats = Stats()
         self.dictionary = codec.load_dictionary(dictionaries)
         # Downstream waits stay under the duplicate cache's 5 s so that a NAS's retry
@@ -179,6 +184,7 @@ class RadiusServer:
             transport, _ = await loop.create_datagram_endpoint(
                 lambda kind=kind: _Protocol(self, kind),  # type: ignore[misc]
                 local_addr=(self.host, port),
+                reuse_port=self.reuse_port or None,
             )
             self._transports[kind] = transport
             self.ports[kind] = transport.get_extra_info("sockname")[1]

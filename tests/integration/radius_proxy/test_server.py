@@ -179,3 +179,35 @@ async def test_an_overloaded_server_drops_and_counts_instead_of_queueing(nas: Na
     monkeypatch.setattr(module, "MAX_IN_FLIGHT", 2048)
     retried = await nas.ask("auth", nas.pap(2, alice, "alice-secret"))  # the NAS's retry gets through
     assert retried is not None and retried.code == 2
+
+
+async def test_two_server_processes_can_share_the_ports(nas: Nas) -> None:
+    """SO_REUSEPORT: a second server (as another process would) binds the same ports, and
+    requests from different source ports are all answered by one or the other."""
+    from bureau.radius_proxy.server import RadiusServer
+
+    alice = await nas.subscriber("alice", "hourly", 10_000_000)
+    servers = [
+        RadiusServer(nas.engine, nas.box, b"k" * 32, auth_port=0, acct_port=0, reuse_port=True),
+    ]
+    await servers[0].start()
+    servers.append(
+        RadiusServer(
+            nas.engine,
+            nas.box,
+            b"k" * 32,
+            auth_port=servers[0].ports["auth"],
+            acct_port=servers[0].ports["acct"],
+            reuse_port=True,
+        )
+    )
+    await servers[1].start()
+    try:
+        assert servers[1].ports == servers[0].ports
+        nas.server = servers[0]  # the conftest's NAS sends to these ports
+        reply = await nas.ask("auth", nas.pap(1, alice, "alice-secret"))
+        assert reply is not None and reply.code == 2
+        assert servers[0].stats.received + servers[1].stats.received == 1
+    finally:
+        for server in servers:
+            await server.stop()
