@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, any_, bindparam, func, insert, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
+from sqlalchemy import BigInteger, and_, any_, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -58,6 +58,7 @@ from bureau.platform.rating.usage import Usage
 
 from ..audit import log as audit
 from ..catalog.tables import plans
+from ..db.arrays import id_array
 from ..ledger.entities import isp_entity
 from ..ledger.errors import LedgerError
 from ..ledger.posting import post_entries
@@ -281,10 +282,6 @@ class _Skip(Exception):
     pass
 
 
-def _ids(name: str) -> Any:
-    return bindparam(name, type_=ARRAY(BigInteger))
-
-
 async def _customers(conn: AsyncConnection, cursor: int, size: int) -> list[_Customer]:
     rows = await conn.execute(
         select(
@@ -344,7 +341,7 @@ async def _stretches(conn: AsyncConnection, ctx: _Context, customer_ids: list[in
         service_periods.c.started_at < end,
         or_(service_periods.c.ended_at.is_(None), service_periods.c.ended_at > start),
     )
-    chosen = _ids("customer_ids")
+    chosen = id_array("customer_ids")
     rows = (
         await conn.execute(
             select(
@@ -419,7 +416,7 @@ async def _usage(conn: AsyncConnection, ctx: _Context, customer_ids: list[int], 
         usage_records.c.started_at >= func.greatest(service_periods.c.started_at, literal(start)),
         usage_records.c.started_at < func.least(func.coalesce(service_periods.c.ended_at, literal(end)), literal(end)),
     )
-    chosen = _ids("customer_ids")
+    chosen = id_array("customer_ids")
     base = (
         select(service_periods.c.id)
         .join(services, services.c.id == service_periods.c.service_id)
@@ -462,7 +459,7 @@ async def _balances(conn: AsyncConnection, entity_ids: list[int]) -> dict[tuple[
         select(accounts.c.entity_id, accounts.c.code, accounts.c.id, func.sum(account_balances.c.balance))
         .join(account_balances, account_balances.c.account_id == accounts.c.id)
         .where(
-            accounts.c.entity_id == any_(_ids("entity_ids")),
+            accounts.c.entity_id == any_(id_array("entity_ids")),
             accounts.c.code.in_((MAIN, RECEIVABLE, AMOUNT_USED)),
         )
         .group_by(accounts.c.entity_id, accounts.c.code, accounts.c.id),
@@ -477,7 +474,7 @@ async def _previous_due(conn: AsyncConnection, period: Period, customer_ids: lis
     rows = await conn.execute(
         select(invoices.c.customer_id, invoices.c.balance_due_micros)
         .where(
-            invoices.c.customer_id == any_(_ids("customer_ids")),
+            invoices.c.customer_id == any_(id_array("customer_ids")),
             invoices.c.period_start < period.start,
         )
         .ext(distinct_on(invoices.c.customer_id))
@@ -657,7 +654,7 @@ async def _write(conn: AsyncConnection, ctx: _Context, drafts: list[_Invoice]) -
         await conn.execute(
             select(payments.c.customer_id)
             .where(
-                payments.c.customer_id == any_(_ids("customer_ids")),
+                payments.c.customer_id == any_(id_array("customer_ids")),
                 payments.c.unallocated_micros > 0,
             )
             .distinct(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import BigInteger, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 
@@ -15,3 +15,8 @@ def array_param(name: str, item: Any) -> Any:
     generic plan per prepared statement instead of planning every execution anew.
     """
     return select(bindparam(name, type_=ARRAY(item))).scalar_subquery()
+
+
+def id_array(name: str) -> Any:
+    """A bigint[] parameter, for `column == any_(id_array("ids"))` over a set of ids."""
+    return bindparam(name, type_=ARRAY(BigInteger))

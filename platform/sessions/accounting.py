@@ -20,8 +20,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Row, any_, bindparam, func, insert, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Row, any_, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,9 +31,9 @@ from bureau.platform.rating.usage import Usage
 from ..billing.tables import usage_records
 from ..catalog.tables import plans
 from ..catalog.versions import PlanVersion, plan_version_at
+from ..db.arrays import id_array
 from ..ledger.posting import post_entries
 from ..ledger.rules import MAX_BATCH, NewEntry
-from ..ledger.tables import account_balances
 from ..subscribers.tables import services
 from . import control as c
 from .authorize import account_ids
@@ -89,14 +88,10 @@ def _session(row: Row[Any]) -> _Session:
     return _Session(**{name: getattr(row, name) for name in _COLUMNS})
 
 
-def _ids(name: str) -> Any:
-    return bindparam(name, type_=ARRAY(BigInteger))
-
-
 async def _owners(conn: AsyncConnection, service_ids: set[int]) -> dict[int, c.Owner]:
     if not service_ids:
         return {}
-    query = c.owner_query(services.c.id.label("service_id")).where(services.c.id == any_(_ids("ids")))
+    query = c.owner_query(services.c.id.label("service_id")).where(services.c.id == any_(id_array("ids")))
     return {row.service_id: c.owner_from_row(row) for row in await conn.execute(query, {"ids": sorted(service_ids)})}
 
 
@@ -104,45 +99,9 @@ async def _plan_codes(conn: AsyncConnection, plan_ids: set[int]) -> dict[int, st
     if not plan_ids:
         return {}
     rows = await conn.execute(
-        select(plans.c.id, plans.c.code).where(plans.c.id == any_(_ids("ids"))), {"ids": sorted(plan_ids)}
+        select(plans.c.id, plans.c.code).where(plans.c.id == any_(id_array("ids"))), {"ids": sorted(plan_ids)}
     )
     return {row.id: row.code for row in rows}
-
-
-async def _lock_mains(conn: AsyncConnection, account_ids_: set[int]) -> dict[int, int]:
-    if not account_ids_:
-        return {}
-    rows = await conn.execute(
-        select(account_balances.c.account_id, account_balances.c.balance)
-        .where(account_balances.c.account_id == any_(_ids("ids")), account_balances.c.shard == 0)
-        .order_by(account_balances.c.account_id)
-        .with_for_update(),
-        {"ids": sorted(account_ids_)},
-    )
-    return {row.account_id: int(row.balance) for row in rows}
-
-
-async def _usages(conn: AsyncConnection, keys: set[tuple[int, date]]) -> dict[tuple[int, date], Usage]:
-    """The period usage of each (service, period), rows made if missing, locked in order."""
-    if not keys:
-        return {}
-    ordered = sorted(keys)
-    pairs = (
-        func.unnest(_ids("services"), bindparam("periods", type_=ARRAY(Date)))
-        .table_valued("service_id", "period_start")
-        .render_derived(name="p")
-    )
-    made = pg_insert(service_usage).from_select(
-        ["service_id", "period_start"], select(pairs.c.service_id, pairs.c.period_start)
-    )
-    statement = made.on_conflict_do_update(
-        index_elements=["service_id", "period_start"], set_={"service_id": made.excluded.service_id}
-    ).returning(service_usage)
-    rows = await conn.execute(statement, {"services": [k[0] for k in ordered], "periods": [k[1] for k in ordered]})
-    return {
-        (row.service_id, row.period_start): Usage(row.seconds, row.octets_in, row.octets_out, dict(row.band_seconds))
-        for row in rows
-    }
 
 
 async def account(conn: AsyncConnection, nas_id: int, report: c.Report, *, received_at: datetime) -> c.Accounted:
@@ -181,10 +140,10 @@ async def account_many(conn: AsyncConnection, requests: Sequence[AccountingReque
     owners = await _owners(conn, {s.service_id for s in sessions.values()})
     codes = await _plan_codes(conn, {s.plan_id for s in sessions.values()})
     books = await account_ids(conn, {owners[s.service_id].entity_id for s in sessions.values()})
-    mains = await _lock_mains(
+    mains = await c.lock_main_balances(
         conn, {books[owners[s.service_id].entity_id]["1000"] for s in sessions.values() if owners[s.service_id].prepaid}
     )
-    usage = await _usages(conn, {(s.service_id, s.period_start) for s in sessions.values()})
+    usage = await c.period_usages(conn, {(s.service_id, s.period_start) for s in sessions.values()})
     tenant = c.tenant_key(conn)
 
     results: list[c.Accounted] = []

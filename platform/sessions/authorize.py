@@ -18,18 +18,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Row, any_, bindparam, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Row, any_, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bureau.platform.rating.charge import affordable_quantity
-from bureau.platform.rating.usage import Usage
 
 from ..billing.period import month_of
 from ..catalog.radius import RadiusOptions
 from ..catalog.tables import plans
 from ..catalog.versions import PlanVersion, plan_version_at
+from ..db.arrays import id_array
 from ..ledger.entities import isp_entity, query_accounts
 from ..ledger.posting import post_entries
 from ..ledger.rules import MAX_BATCH, NewEntry
@@ -37,7 +35,7 @@ from ..ledger.tables import account_balances
 from ..subscribers.services import ServiceState
 from ..subscribers.tables import services
 from . import control as c
-from .tables import radius_sessions, service_usage
+from .tables import radius_sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +160,6 @@ class LoginRequest:
     nas_id: int
 
 
-def _ids(name: str) -> Any:
-    return bindparam(name, type_=ARRAY(BigInteger))
-
-
 async def account_ids(conn: AsyncConnection, entity_ids: set[int]) -> dict[int, dict[str, int]]:
     """Each entity's session account ids (cached; the missing ones read in one query)."""
     tenant = c.tenant_key(conn)
@@ -184,47 +178,12 @@ async def account_ids(conn: AsyncConnection, entity_ids: set[int]) -> dict[int, 
     return found
 
 
-async def _lock_mains(conn: AsyncConnection, account_ids: list[int]) -> dict[int, int]:
-    """Lock the main balance rows (in id order: no deadlocks) and read them."""
-    if not account_ids:
-        return {}
-    rows = await conn.execute(
-        select(account_balances.c.account_id, account_balances.c.balance)
-        .where(account_balances.c.account_id == any_(_ids("ids")), account_balances.c.shard == 0)
-        .order_by(account_balances.c.account_id)
-        .with_for_update(),
-        {"ids": sorted(set(account_ids))},
-    )
-    return {row.account_id: int(row.balance) for row in rows}
-
-
-async def _period_usages(conn: AsyncConnection, service_ids: list[int], period_start: Any) -> dict[int, Usage]:
-    """The services' usage this period, their rows made if missing and locked."""
-    if not service_ids:
-        return {}
-    chosen = sorted(set(service_ids))
-    source = select(
-        func.unnest(_ids("services")).label("service_id"), bindparam("period", type_=Date).label("period_start")
-    )
-    statement = (
-        pg_insert(service_usage)
-        .from_select(["service_id", "period_start"], source)
-        .on_conflict_do_update(
-            index_elements=["service_id", "period_start"],
-            set_={"service_id": pg_insert(service_usage).excluded.service_id},
-        )
-        .returning(service_usage)
-    )
-    rows = await conn.execute(statement, {"services": chosen, "period": period_start})
-    return {row.service_id: Usage(row.seconds, row.octets_in, row.octets_out, dict(row.band_seconds)) for row in rows}
-
-
 async def _owed(conn: AsyncConnection, account_ids: list[int]) -> dict[int, int]:
     if not account_ids:
         return {}
     rows = await conn.execute(
         select(account_balances.c.account_id, func.sum(account_balances.c.balance))
-        .where(account_balances.c.account_id == any_(_ids("ids")))
+        .where(account_balances.c.account_id == any_(id_array("ids")))
         .group_by(account_balances.c.account_id),
         {"ids": account_ids},
     )
@@ -267,10 +226,15 @@ async def authorize_logins(
             )
     ids = await account_ids(conn, {requests[i].context.owner.entity_id for i in pending})
     prepaid = [i for i in pending if requests[i].context.owner.prepaid]
-    mains = await _lock_mains(conn, [ids[requests[i].context.owner.entity_id]["1000"] for i in prepaid])
+    mains = await c.lock_main_balances(conn, {ids[requests[i].context.owner.entity_id]["1000"] for i in prepaid})
     period = month_of(now.astimezone(UTC).date())
     timed = [i for i in prepaid if c.time_rate(versions[requests[i].context.owner.plan_code].rates) is not None]
-    usage = await _period_usages(conn, [requests[i].context.service_id for i in timed], period.start)
+    usage = {
+        service: used
+        for (service, _), used in (
+            await c.period_usages(conn, {(requests[i].context.service_id, period.start) for i in timed})
+        ).items()
+    }
     limited = [
         i
         for i in pending

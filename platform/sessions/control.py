@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Date, Row, any_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -55,6 +56,7 @@ from ..billing.period import month_of
 from ..catalog.tables import plans
 from ..catalog.taxes import Locale, tax_rates_for
 from ..catalog.versions import PlanVersion
+from ..db.arrays import id_array
 from ..db.unit import tenant_id_of
 from ..ledger.chart import SESSIONS
 from ..ledger.entities import isp_entity, query_accounts
@@ -229,22 +231,41 @@ def time_rate(rates: Sequence[UsageRate]) -> UsageRate | None:
     return None
 
 
-async def period_usage(conn: AsyncConnection, service_id: int, period_start: Any, *, lock: bool) -> Usage:
-    """The service's usage this period so far, its row made if missing; with `lock`, the row
-    stays locked (ON CONFLICT DO UPDATE takes the row lock) until the transaction ends."""
-    insert_row = pg_insert(service_usage).values(service_id=service_id, period_start=period_start)
-    if lock:
-        statement = insert_row.on_conflict_do_update(
-            index_elements=["service_id", "period_start"], set_={"service_id": insert_row.excluded.service_id}
-        ).returning(service_usage)
-        row = (await conn.execute(statement)).one()
-    else:
-        await conn.execute(insert_row.on_conflict_do_nothing())
-        query = select(service_usage).where(
-            service_usage.c.service_id == service_id, service_usage.c.period_start == period_start
-        )
-        row = (await conn.execute(query)).one()
-    return Usage(row.seconds, row.octets_in, row.octets_out, dict(row.band_seconds))
+async def lock_main_balances(conn: AsyncConnection, account_ids_: set[int]) -> dict[int, int]:
+    """Lock the main balance rows (one shard each; in id order, so no deadlocks) and read them."""
+    if not account_ids_:
+        return {}
+    rows = await conn.execute(
+        select(account_balances.c.account_id, account_balances.c.balance)
+        .where(account_balances.c.account_id == any_(id_array("ids")), account_balances.c.shard == 0)
+        .order_by(account_balances.c.account_id)
+        .with_for_update(),
+        {"ids": sorted(account_ids_)},
+    )
+    return {row.account_id: int(row.balance) for row in rows}
+
+
+async def period_usages(conn: AsyncConnection, keys: set[tuple[int, date]]) -> dict[tuple[int, date], Usage]:
+    """The period usage of each (service, period), rows made if missing, locked in order."""
+    if not keys:
+        return {}
+    ordered = sorted(keys)
+    pairs = (
+        func.unnest(id_array("services"), bindparam("periods", type_=ARRAY(Date)))
+        .table_valued("service_id", "period_start")
+        .render_derived(name="p")
+    )
+    made = pg_insert(service_usage).from_select(
+        ["service_id", "period_start"], select(pairs.c.service_id, pairs.c.period_start)
+    )
+    statement = made.on_conflict_do_update(
+        index_elements=["service_id", "period_start"], set_={"service_id": made.excluded.service_id}
+    ).returning(service_usage)
+    rows = await conn.execute(statement, {"services": [k[0] for k in ordered], "periods": [k[1] for k in ordered]})
+    return {
+        (row.service_id, row.period_start): Usage(row.seconds, row.octets_in, row.octets_out, dict(row.band_seconds))
+        for row in rows
+    }
 
 
 def count_entry(session_id: int, accounts: Mapping[str, tuple[int, int]], sign: int) -> NewEntry:
