@@ -73,7 +73,13 @@ def _context_query(when: datetime) -> Any:
         plans.c.max_sessions,
         plans.c.interim_interval,
         live.label("live"),
-    ).with_for_update(of=services)
+    )
+
+
+async def _lock(conn: AsyncConnection, chosen: Any) -> None:
+    """Lock the chosen service rows (in id order) before they are read with their owner and
+    plan: FOR UPDATE on that join would drop a row whose plan changed meanwhile."""
+    await conn.execute(select(services.c.id).where(chosen).order_by(services.c.id).with_for_update())
 
 
 def _context(row: Row[Any]) -> LoginContext:
@@ -93,7 +99,9 @@ def _context(row: Row[Any]) -> LoginContext:
 async def login_context(conn: AsyncConnection, login: str, *, now: datetime) -> LoginContext | None:
     """The RADIUS login `login` (realm matched in any case) with its owner, plan and live
     sessions; the service row stays locked until the transaction ends. None if unknown."""
-    query = _context_query(now).where(services.c.kind == "radius_login", services.c.login == stored_login(login))
+    chosen = (services.c.kind == "radius_login") & (services.c.login == stored_login(login))
+    await _lock(conn, chosen)
+    query = _context_query(now).where(chosen)
     row = (await conn.execute(query)).first()
     return _context(row) if row is not None else None
 
@@ -102,6 +110,7 @@ async def login_contexts(conn: AsyncConnection, logins: Sequence[str], *, now: d
     """`login_context` for many logins in one query (rows locked in id order), by the login
     as stored (realm in lower case)."""
     keys = sorted({stored_login(login) for login in logins})
+    await _lock(conn, (services.c.kind == "radius_login") & services.c.login.in_(keys))
     query = (
         _context_query(now).where(services.c.kind == "radius_login", services.c.login.in_(keys)).order_by(services.c.id)
     )
@@ -128,6 +137,7 @@ async def authorize(
     `max_sessions` overrides the plan's sessions-at-once limit.
     """
     when = now or datetime.now(UTC)
+    await _lock(conn, services.c.id == service_id)
     row = (await conn.execute(_context_query(when).where(services.c.id == service_id))).one()
     return await authorize_login(
         conn, _context(row), nas_id, now=when, reservation_micros=reservation_micros, max_sessions=max_sessions

@@ -121,10 +121,15 @@ def _service(row: Row[Any]) -> Service:
 
 
 async def get_service(conn: AsyncConnection, service_id: int, *, for_update: bool = False) -> Service:
-    query = _service_query().where(services.c.id == service_id)
+    """The service with `service_id`; `for_update` locks its row first.
+
+    The lock is taken alone, before the joined read: with FOR UPDATE on a join, a row
+    whose plan a concurrent transaction changed would be re-checked against the old plan's
+    row and vanish from the result (PostgreSQL re-evaluates only the locked table's row).
+    """
     if for_update:
-        query = query.with_for_update(of=services)
-    row = (await conn.execute(query)).first()
+        await conn.execute(select(services.c.id).where(services.c.id == service_id).with_for_update())
+    row = (await conn.execute(_service_query().where(services.c.id == service_id))).first()
     if row is None:
         raise NotFound(f"no service has id {service_id}")
     return _service(row)

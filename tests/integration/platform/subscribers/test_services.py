@@ -190,3 +190,27 @@ async def test_a_password_reset_replaces_hash_and_secret(alice) -> None:
     assert after.password_secret != before.password_secret
     assert alice.box.decrypt(after.password_secret, secret_context("radius_login", service.login)) == b"n3w-password"
     assert "n3w-password" not in str(details)
+
+
+async def test_a_service_locked_while_another_transaction_changes_its_plan_is_still_found(alice) -> None:
+    """FOR UPDATE on the joined read would re-check the row against the old plan and lose it
+    ("no service has id N"); the row is locked on its own first."""
+    import asyncio
+
+    service = await add_login(alice)
+    changing = alice.unit()
+    conn = await changing.__aenter__()
+    try:
+        await change_plan(conn, service.id, "gold-10")  # holds the row lock, not committed yet
+
+        async def read() -> object:
+            async with alice.unit() as other:
+                return await get_service(other, service.id, for_update=True)
+
+        waiting = asyncio.create_task(read())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # blocked on the lock
+    finally:
+        await changing.__aexit__(None, None, None)  # commit the plan change
+    found = await asyncio.wait_for(waiting, 10)
+    assert found.plan == "gold-10"
