@@ -109,6 +109,7 @@ PLAN = "hourly"
 RATE = UsageRate.flat(Meter.SECONDS, HOUR, 1_200_000)  # 1.20 an hour, per second
 PRICES_FROM = datetime(2020, 1, 1, tzinfo=UTC)
 OPENING = 50 * DOLLAR  # about 41 hours: never runs out here
+HISTORY = 5  # closed sessions per subscriber before the run, with their Start and Stop packets
 PLACEHOLDER_HASH = "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2g$YmVuY2hiZW5jaGJlbmNo"  # never checked by PAP
 INTERIMS = 3
 LOST_AFTER_S = 2.0
@@ -153,8 +154,11 @@ class Seeded:
     subscribers: int
 
 
-async def _bulk(conn: AsyncConnection, tenant: routing.TenantRef, box: SecretBox, realm: str, count: int) -> list[int]:
-    """The subscribers' rows, COPYed; returns their main (1000) account ids."""
+async def _bulk(
+    conn: AsyncConnection, tenant: routing.TenantRef, box: SecretBox, realm: str, count: int, nas_id: int
+) -> list[int]:
+    """The subscribers' rows and their session history, COPYed; returns their main (1000)
+    account ids."""
     schema = routing.schema_name(tenant.slug)
     isp = await entities.isp_entity(conn)
     plan_id = (await plans.get_plan(conn, PLAN)).id
@@ -196,7 +200,54 @@ async def _bulk(conn: AsyncConnection, tenant: routing.TenantRef, box: SecretBox
             (service_ids[n], customer_ids[n], "radius_login", login, plan_id, "active", PLACEHOLDER_HASH, sealed)
         )
         rows["service_periods"].append((service_ids[n], plan_id, PRICES_FROM, None))
+    # A tenant in operation has session history: the tables the run reads are not empty, so
+    # PostgreSQL plans for tables of their real size (a plan made over an empty table
+    # would scan it whole; in operation autovacuum's ANALYZE replans as tables grow).
+    session_ids = iter(await ids("radius_sessions", count * HISTORY))
+    packet_ids = iter(await ids("accounting_packets", count * HISTORY * 2))
+    rows["radius_sessions"], rows["accounting_packets"] = [], []
+    period = PRICES_FROM.date()
+    for n in range(count):
+        for k in range(HISTORY):
+            session_id, began = next(session_ids), datetime(2026, 1, 1 + k, 8, tzinfo=UTC)
+            ended = began.replace(hour=9)
+            acct = f"history-{n}-{k}"
+            rows["radius_sessions"].append(
+                (session_id, service_ids[n], nas_id, login_of(n, realm), "closed", acct, True, plan_id, period,
+                 began, began, ended, ended, 3600, "User-Request")
+            )  # fmt: skip
+            for status, at in ((1, began), (2, ended)):
+                rows["accounting_packets"].append(
+                    (next(packet_ids), session_id, nas_id, at, status, acct, "{}", "history")
+                )
     columns = {
+        "radius_sessions": (
+            "id",
+            "service_id",
+            "nas_id",
+            "login",
+            "state",
+            "acct_session_id",
+            "prepaid",
+            "plan_id",
+            "period_start",
+            "authorized_at",
+            "started_at",
+            "updated_at",
+            "stopped_at",
+            "seconds",
+            "terminate_cause",
+        ),
+        "accounting_packets": (
+            "id",
+            "session_id",
+            "nas_id",
+            "received_at",
+            "status_type",
+            "acct_session_id",
+            "attributes",
+            "outcome",
+        ),
         "entities": ("id", "kind", "code", "name", "parent_id", "currency", "prepaid"),
         "accounts": ("id", "entity_id", "code", "name", "unit", "sign", "shards"),
         "account_balances": ("account_id", "shard", "balance", "floor"),
@@ -235,10 +286,10 @@ async def seed(url: str, key: bytes, count: int) -> Seeded:
                 conn, PLAN, effective_from=PRICES_FROM, components=(PriceComponent.usage(RATE),)
             )
             await resellers.add_realm(conn, realm)
-            await add_nas(conn, box, name="bench-nas", address=f"{NAS_ADDRESS}/32", secret=SECRET.decode())
+            nas = await add_nas(conn, box, name="bench-nas", address=f"{NAS_ADDRESS}/32", secret=SECRET.decode())
             opening = {a.code: a.id for a in await entities.list_accounts(conn, (await entities.isp_entity(conn)).id)}
         async with routing.tenant_unit(engine, tenant.ref, actor="bench") as conn:
-            mains = await _bulk(conn, tenant.ref, box, realm, count)
+            mains = await _bulk(conn, tenant.ref, box, realm, count, nas.id)
         for first in range(0, len(mains), MAX_ENTRIES):
             entries = [
                 NewEntry(
@@ -254,7 +305,7 @@ async def seed(url: str, key: bytes, count: int) -> Seeded:
         async with engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             for table in ("entities", "accounts", "account_balances", "customers", "services", "service_periods",
-                          "journal_entries", "postings"):  # fmt: skip
+                          "journal_entries", "postings", "radius_sessions", "accounting_packets"):  # fmt: skip
                 await conn.execute(text(f'VACUUM ANALYZE "{schema}".{table}'))
         return Seeded(tenant.ref, realm, count)
     finally:
@@ -439,7 +490,12 @@ class Generator:
         for _ in range(self.count):
             _, sock = await loop.create_datagram_endpoint(lambda: _Socket(self), local_addr=(NAS_ADDRESS, 0))
             self.sockets.append(sock)
-            for identifier in range(256):
+        # Interleaved, so the requests in flight at any moment come from every socket (as
+        # from many NASes): taken socket by socket, 64 in flight would all share one or two
+        # source ports, and SO_REUSEPORT, which picks a server process by the source
+        # address and port, would hand them all to one process.
+        for identifier in range(256):
+            for sock in self.sockets:
                 self.free.put_nowait((sock, identifier))
 
     def close(self) -> None:

@@ -8,6 +8,8 @@ so nothing of one unit of work survives into the next checkout.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 TENANT_ID = "bureau_tenant_id"
@@ -15,11 +17,11 @@ ACTOR = "bureau_actor"
 DEFAULT_ACTOR = "system"
 
 
-def _options(conn: AsyncConnection) -> dict[str, object]:
+def _options(conn: AsyncConnection) -> Mapping[str, object]:
     sync = conn.sync_connection
     if sync is None:
         raise RuntimeError("connection is closed")
-    return dict(sync.get_execution_options())
+    return sync.get_execution_options()
 
 
 def tenant_id_of(conn: AsyncConnection) -> int:

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -40,12 +39,12 @@ from sqlalchemy import (
 from sqlalchemy import Sequence as DbSequence
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import Alias
 
 from ..audit import log as audit
+from ..db import direct
 from ..db.arrays import array_param
 from ..db.schema import TENANT
 from .errors import CurrencyMismatch, IdempotencyConflict, InsufficientFunds, InvalidEntry, UnknownAccount
@@ -199,62 +198,11 @@ _apply_deltas = _balance_update()
 _write = _write_batch()
 
 
-# The two statements every batch runs are executed as SQL text compiled once per
-# (dialect, schema translate map), through `exec_driver_sql`. `conn.execute` of the
-# Core statements spends about 0.3 ms of client CPU per call on SQLAlchemy's execution
-# path (cache key, parameter processing, result metadata), more than the rest of the
-# posting's Python; `exec_driver_sql` keeps SQLAlchemy's transaction, events and
-# exception wrapping (and asyncpg still prepares each text once per connection).
-#
-# Tenant scoping is unchanged: the schema comes only from the connection's own
-# `schema_translate_map`, rendered by SQLAlchemy at compile time, never formatted here.
-# A connection without a map runs the Core statement as before, which names the
-# placeholder schema and fails. (So does a dialect with named parameters, which the
-# text form does not handle.)
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    sql: str
-    names: tuple[str, ...]  # the positional parameters' names, in order
-    defaults: Mapping[str, Any]  # values bound in the statement itself (generate_series' 1)
-    processors: Mapping[str, Callable[[Any], Any]]  # bind processors (JSONB serialization, ...)
-
-    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        out = []
-        for name in self.names:
-            value = values[name] if name in values else self.defaults[name]
-            process = self.processors.get(name)
-            out.append(value if process is None else process(value))
-        return tuple(out)
-
-
-@lru_cache(maxsize=512)  # one entry per statement, engine and tenant in use
-def _compile(
-    statement: Select[Any], dialect: Dialect, translate: frozenset[tuple[str | None, str | None]]
-) -> _Compiled:
-    compiled = statement.compile(dialect=dialect, schema_translate_map=dict(translate), render_schema_translate=True)
-    names = tuple(compiled.positiontup or ())
-    processors = {}
-    for name in names:
-        bind = compiled.binds[name]
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors[name] = process
-    defaults = {name: compiled.binds[name].value for name in names if not compiled.binds[name].required}
-    return _Compiled(compiled.string, names, defaults, processors)
-
-
 async def _execute_one(conn: AsyncConnection, statement: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
-    """The one row `statement` answers, run as precompiled text when the connection is scoped."""
-    translate = (
-        conn.sync_connection.get_execution_options().get("schema_translate_map") if conn.sync_connection else None
-    )
-    row: Sequence[Any]
-    if not translate or not conn.dialect.positional:
-        row = (await conn.execute(statement, params)).one()
-    else:
-        compiled = _compile(statement, conn.dialect, frozenset(translate.items()))
-        row = (await conn.exec_driver_sql(compiled.sql, compiled.params(params))).one()
-    return row
+    """The one row `statement` answers; the two statements of every batch run as
+    precompiled SQL on the driver (`db/direct.py`: SQLAlchemy's execution path costs more
+    client CPU than the rest of a posting's Python)."""
+    return await direct.fetch_one(conn, statement, params)  # type: ignore[no-any-return]
 
 
 def shard_for(key: str, shards: int) -> int:

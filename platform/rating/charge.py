@@ -141,9 +141,16 @@ def affordable_quantity(rate: UsageRate, already: int, budget_micros: int) -> in
     require_int(already, "already", error=InvalidUsage)
     require_int(budget_micros, "budget_micros", maximum=MAX_ABS_MICROS, error=InvalidUsage)
     base = _charge(rate, already)
-    low, high = 0, MAX_QUANTITY - already  # charge(low) <= budget always holds
-    if _charge(rate, already + high) - base <= budget_micros:
-        return high
+    limit = MAX_QUANTITY - already
+    if _charge(rate, already + limit) - base <= budget_micros:
+        return limit
+    # Cumulative charges never fall, so what fits is a prefix 0..n: gallop up from 1 to
+    # bracket n, then bisect. About 2 log2(n) charges (a Session-Timeout of hours: ~28)
+    # rather than log2(MAX_QUANTITY) (62) of a bisection over the whole range.
+    low, high = 0, 1  # charge(low) <= budget always holds
+    while high < limit and _charge(rate, already + high) - base <= budget_micros:
+        low, high = high, high * 2
+    high = min(high, limit)
     while high - low > 1:  # invariant: fits(low), not fits(high)
         middle = (low + high) // 2
         if _charge(rate, already + middle) - base <= budget_micros:

@@ -20,7 +20,23 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, any_, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,12 +47,11 @@ from bureau.platform.rating.usage import Usage
 from ..billing.tables import usage_records
 from ..catalog.tables import plans
 from ..catalog.versions import PlanVersion, plan_version_at
+from ..db import direct
 from ..db.arrays import id_array
 from ..ledger.posting import post_entries
 from ..ledger.rules import MAX_BATCH, NewEntry
-from ..subscribers.tables import services
 from . import control as c
-from .authorize import account_ids
 from .tables import accounting_packets, radius_sessions, service_usage
 
 
@@ -84,24 +99,73 @@ _WRITTEN = [
 ]
 
 
-def _session(row: Row[Any]) -> _Session:
-    return _Session(**{name: getattr(row, name) for name in _COLUMNS})
+def _session(row: Sequence[Any]) -> _Session:
+    """From a row of `_SESSION_COLUMNS` (in `_COLUMNS`' order)."""
+    return _Session(*row[: len(_COLUMNS)])
 
 
-async def _owners(conn: AsyncConnection, service_ids: set[int]) -> dict[int, c.Owner]:
-    if not service_ids:
-        return {}
-    query = c.owner_query(services.c.id.label("service_id")).where(services.c.id == any_(id_array("ids")))
-    return {row.service_id: c.owner_from_row(row) for row in await conn.execute(query, {"ids": sorted(service_ids)})}
+_SESSION_COLUMNS = [radius_sessions.c[name] for name in _COLUMNS]
+
+
+def _live_sessions() -> Any:
+    """The sessions named by id (`refs`, from a Class) or by (NAS, Acct-Session-Id),
+    locked in id order; the caller keeps the live ones.
+
+    The ids are found first, each by an index lookup driven from the request's values (a
+    LATERAL subquery per pair), and collected into an array computed once; the sessions
+    are then read by primary key. Nothing filters on the state in SQL: written as a join,
+    `IN (subquery)` or with the live state, the plan PostgreSQL keeps for the prepared
+    statement can start from the live sessions (few when it was planned: its partial
+    index) and probe the request's values for each of them, thousands of times a batch.
+    """
+    by_ref = radius_sessions.alias("r")
+    by_pair = radius_sessions.alias("q")
+    pairs = (
+        func.unnest(id_array("nas_ids"), bindparam("acct_ids", type_=ARRAY(Text)))
+        .table_valued("nas_id", "acct_session_id")
+        .render_derived(name="p")
+    )
+    found = (
+        select(by_pair.c.id)
+        .where(
+            by_pair.c.nas_id == pairs.c.nas_id,
+            by_pair.c.acct_session_id == pairs.c.acct_session_id,
+        )
+        .lateral("f")
+    )
+    named = union_all(
+        select(by_ref.c.id).where(by_ref.c.id == any_(id_array("refs"))),
+        select(found.c.id).select_from(pairs.join(found, true())),
+    )
+    return (
+        select(*_SESSION_COLUMNS)
+        .where(radius_sessions.c.id == any_(func.array(named.scalar_subquery())))
+        .order_by(radius_sessions.c.id)
+        .with_for_update()
+    )
+
+
+_live_query = _live_sessions()
+_last_closed = (
+    select(*_SESSION_COLUMNS)
+    .where(
+        radius_sessions.c.nas_id == bindparam("nas_id", type_=BigInteger),
+        radius_sessions.c.acct_session_id == bindparam("acct_session_id", type_=Text),
+    )
+    .order_by(radius_sessions.c.id.desc())
+    .limit(1)
+    .with_for_update()
+)
+_one_session = (
+    select(*_SESSION_COLUMNS).where(radius_sessions.c.id == bindparam("id", type_=BigInteger)).with_for_update()
+)
+_plan_codes_of = select(plans.c.id, plans.c.code).where(plans.c.id == any_(id_array("ids")))
 
 
 async def _plan_codes(conn: AsyncConnection, plan_ids: set[int]) -> dict[int, str]:
     if not plan_ids:
         return {}
-    rows = await conn.execute(
-        select(plans.c.id, plans.c.code).where(plans.c.id == any_(id_array("ids"))), {"ids": sorted(plan_ids)}
-    )
-    return {row.id: row.code for row in rows}
+    return {row[0]: row[1] for row in await direct.fetch(conn, _plan_codes_of, {"ids": sorted(plan_ids)})}
 
 
 async def account(conn: AsyncConnection, nas_id: int, report: c.Report, *, received_at: datetime) -> c.Accounted:
@@ -112,23 +176,16 @@ async def account(conn: AsyncConnection, nas_id: int, report: c.Report, *, recei
 
 async def account_many(conn: AsyncConnection, requests: Sequence[AccountingRequest]) -> list[c.Accounted]:
     """Apply Start, Interim-Update and Stop reports in order, and store every packet."""
-    live = (
-        await conn.execute(
-            select(radius_sessions)
-            .where(
-                radius_sessions.c.state.in_(c.LIVE),
-                or_(
-                    radius_sessions.c.id.in_([r.report.session_ref for r in requests if r.report.session_ref]),
-                    tuple_(radius_sessions.c.nas_id, radius_sessions.c.acct_session_id).in_(
-                        [(r.nas_id, r.report.acct_session_id) for r in requests]
-                    ),
-                ),
-            )
-            .order_by(radius_sessions.c.id)
-            .with_for_update()
-        )
-    ).all()
-    by_id = {row.id: _session(row) for row in live}
+    live = await direct.fetch(
+        conn,
+        _live_query,
+        {
+            "refs": sorted({r.report.session_ref for r in requests if r.report.session_ref}),
+            "nas_ids": [r.nas_id for r in requests],
+            "acct_ids": [r.report.acct_session_id for r in requests],
+        },
+    )
+    by_id = {row[0]: _session(row) for row in live if row[3] in c.LIVE}
     by_pair: dict[tuple[int, str | None], _Session] = {
         (s.nas_id, s.acct_session_id): s for s in by_id.values() if s.acct_session_id is not None
     }
@@ -137,9 +194,9 @@ async def account_many(conn: AsyncConnection, requests: Sequence[AccountingReque
         found = await _resolve(conn, request, by_id, by_pair)
         chosen.append(found)
     sessions = {s.id: s for s in chosen if s is not None and s.state in c.LIVE}
-    owners = await _owners(conn, {s.service_id for s in sessions.values()})
+    owners = await c.owners(conn, {s.service_id for s in sessions.values()})
     codes = await _plan_codes(conn, {s.plan_id for s in sessions.values()})
-    books = await account_ids(conn, {owners[s.service_id].entity_id for s in sessions.values()})
+    books = await c.account_ids(conn, {owners[s.service_id].entity_id for s in sessions.values()})
     mains = await c.lock_main_balances(
         conn, {books[owners[s.service_id].entity_id]["1000"] for s in sessions.values() if owners[s.service_id].prepaid}
     )
@@ -257,22 +314,7 @@ async def account_many(conn: AsyncConnection, requests: Sequence[AccountingReque
     ]
     await _write_sessions(conn, [s for s in {id(s): s for s in chosen if s is not None}.values() if s.touched])
     await _write_usage(conn, usage_added, usage_rows)
-    await conn.execute(
-        insert(accounting_packets),
-        [
-            {
-                "session_id": result.session_id,
-                "nas_id": request.nas_id,
-                "received_at": request.received_at,
-                "status_type": int(request.report.status),
-                "acct_session_id": request.report.acct_session_id,
-                "attributes": dict(request.report.attributes),
-                "entry_ids": list(result.entry_ids),
-                "outcome": result.outcome,
-            }
-            for request, result in zip(requests, results, strict=True)
-        ],
-    )
+    await _store_packets(conn, requests, results)
     return results
 
 
@@ -297,24 +339,15 @@ async def _resolve(
     if found is not None and found.state in c.LIVE:
         return found
     if report.status is not c.Status.START:
-        closed = (
-            await conn.execute(
-                select(radius_sessions)
-                .where(
-                    radius_sessions.c.nas_id == request.nas_id,
-                    radius_sessions.c.acct_session_id == report.acct_session_id,
-                )
-                .order_by(radius_sessions.c.id.desc())
-                .limit(1)
-                .with_for_update()
-            )
-        ).first()
-        if closed is not None:
-            return by_id.setdefault(closed.id, _session(closed))
+        closed = await direct.fetch(
+            conn, _last_closed, {"nas_id": request.nas_id, "acct_session_id": report.acct_session_id}
+        )
+        if closed:
+            return by_id.setdefault(closed[0][0], _session(closed[0]))
     opened = await c.open_unannounced(conn, request.nas_id, report)
     if opened is None:
         return None
-    session = _session(opened)
+    session = _session((await direct.fetch(conn, _one_session, {"id": opened}))[0])
     by_id[session.id] = session
     by_pair[(session.nas_id, session.acct_session_id)] = session
     return session
@@ -332,42 +365,167 @@ async def _post(conn: AsyncConnection, entries_of: list[list[NewEntry]]) -> list
     return out
 
 
+def _session_updates() -> Any:
+    """UPDATE of the sessions bound as arrays, one element per session (`_WRITTEN`)."""
+    types = {name: radius_sessions.c[name].type for name in _WRITTEN}
+    rows = (
+        func.unnest(id_array("id"), *[bindparam(name, type_=ARRAY(types[name])) for name in _WRITTEN])
+        .table_valued("id", *_WRITTEN)
+        .render_derived(name="u")
+    )
+    return (
+        update(radius_sessions)
+        .where(radius_sessions.c.id == rows.c.id)
+        .values({name: rows.c[name] for name in _WRITTEN})
+    )
+
+
+_update_sessions = _session_updates()
+
+
 async def _write_sessions(conn: AsyncConnection, touched: list[_Session]) -> None:
     if not touched:
         return
-    statement = (
-        update(radius_sessions)
-        .where(radius_sessions.c.id == bindparam("b_id"))
-        .values({name: bindparam(f"b_{name}") for name in _WRITTEN})
+    touched = sorted(touched, key=lambda s: s.id)
+    params: dict[str, Any] = {"id": [s.id for s in touched]}
+    for name in _WRITTEN:
+        params[name] = [getattr(s, name) for s in touched]
+    await direct.fetch(conn, _update_sessions, params)
+
+
+def _usage_updates() -> Any:
+    rows = (
+        func.unnest(
+            id_array("services"),
+            bindparam("periods", type_=ARRAY(Date)),
+            id_array("seconds"),
+            id_array("octets_in"),
+            id_array("octets_out"),
+            id_array("paid"),
+        )
+        .table_valued("service_id", "period_start", "seconds", "octets_in", "octets_out", "paid")
+        .render_derived(name="u")
     )
-    await conn.execute(
-        statement, [{"b_id": s.id, **{f"b_{name}": getattr(s, name) for name in _WRITTEN}} for s in touched]
+    return (
+        update(service_usage)
+        .where(service_usage.c.service_id == rows.c.service_id, service_usage.c.period_start == rows.c.period_start)
+        .values(
+            seconds=service_usage.c.seconds + rows.c.seconds,
+            octets_in=service_usage.c.octets_in + rows.c.octets_in,
+            octets_out=service_usage.c.octets_out + rows.c.octets_out,
+            charged_micros=service_usage.c.charged_micros + rows.c.paid,
+        )
     )
+
+
+_update_usage = _usage_updates()
+
+
+def _usage_record_inserts() -> Any:
+    rows = (
+        func.unnest(
+            id_array("services"),
+            bindparam("sources", type_=ARRAY(Text)),
+            bindparam("started", type_=ARRAY(DateTime(timezone=True))),
+            id_array("seconds"),
+            id_array("octets_in"),
+            id_array("octets_out"),
+        )
+        .table_valued("service_id", "source", "started_at", "seconds", "octets_in", "octets_out")
+        .render_derived(name="r")
+    )
+    columns = ["service_id", "source", "started_at", "seconds", "octets_in", "octets_out"]
+    return (
+        pg_insert(usage_records)
+        .from_select(columns, select(*[rows.c[name] for name in columns]))
+        .on_conflict_do_nothing(constraint="uq_usage_records_source")
+    )
+
+
+_insert_usage_records = _usage_record_inserts()
 
 
 async def _write_usage(
     conn: AsyncConnection, added: dict[tuple[int, date], list[int]], rows: list[dict[str, Any]]
 ) -> None:
     if added:
-        statement = (
-            update(service_usage)
-            .where(
-                service_usage.c.service_id == bindparam("b_service"),
-                service_usage.c.period_start == bindparam("b_period"),
-            )
-            .values(
-                seconds=service_usage.c.seconds + bindparam("b_seconds"),
-                octets_in=service_usage.c.octets_in + bindparam("b_in"),
-                octets_out=service_usage.c.octets_out + bindparam("b_out"),
-                charged_micros=service_usage.c.charged_micros + bindparam("b_paid"),
-            )
-        )
-        await conn.execute(
-            statement,
-            [
-                {"b_service": s, "b_period": p, "b_seconds": v[0], "b_in": v[1], "b_out": v[2], "b_paid": v[3]}
-                for (s, p), v in sorted(added.items())
-            ],
+        ordered = sorted(added.items())
+        await direct.fetch(
+            conn,
+            _update_usage,
+            {
+                "services": [s for (s, _), _ in ordered],
+                "periods": [p for (_, p), _ in ordered],
+                "seconds": [v[0] for _, v in ordered],
+                "octets_in": [v[1] for _, v in ordered],
+                "octets_out": [v[2] for _, v in ordered],
+                "paid": [v[3] for _, v in ordered],
+            },
         )
     if rows:
-        await conn.execute(pg_insert(usage_records).on_conflict_do_nothing(constraint="uq_usage_records_source"), rows)
+        await direct.fetch(
+            conn,
+            _insert_usage_records,
+            {
+                "services": [r["service_id"] for r in rows],
+                "sources": [r["source"] for r in rows],
+                "started": [r["started_at"] for r in rows],
+                "seconds": [r["seconds"] for r in rows],
+                "octets_in": [r["octets_in"] for r in rows],
+                "octets_out": [r["octets_out"] for r in rows],
+            },
+        )
+
+
+def _packet_inserts() -> Any:
+    rows = (
+        func.unnest(
+            id_array("sessions"),
+            id_array("nas_ids"),
+            bindparam("received", type_=ARRAY(DateTime(timezone=True))),
+            bindparam("statuses", type_=ARRAY(Integer)),
+            bindparam("acct_ids", type_=ARRAY(Text)),
+            bindparam("attributes", type_=ARRAY(JSONB)),
+            bindparam("entries", type_=ARRAY(Text)),  # each a bigint[] literal: arrays are not ragged
+            bindparam("outcomes", type_=ARRAY(Text)),
+        )
+        .table_valued(
+            "session_id", "nas_id", "received_at", "status_type", "acct_session_id", "attributes", "entries", "outcome"
+        )
+        .render_derived(name="k")
+    )
+    return insert(accounting_packets).from_select(
+        ["session_id", "nas_id", "received_at", "status_type", "acct_session_id", "attributes", "entry_ids", "outcome"],
+        select(
+            rows.c.session_id,
+            rows.c.nas_id,
+            rows.c.received_at,
+            rows.c.status_type,
+            rows.c.acct_session_id,
+            rows.c.attributes,
+            cast(rows.c.entries, ARRAY(BigInteger)),
+            rows.c.outcome,
+        ),
+    )
+
+
+_insert_packets = _packet_inserts()
+
+
+async def _store_packets(
+    conn: AsyncConnection, requests: Sequence[AccountingRequest], results: Sequence[c.Accounted]
+) -> None:
+    await direct.fetch(
+        conn,
+        _insert_packets,
+        {
+            "sessions": [r.session_id for r in results],
+            "nas_ids": [r.nas_id for r in requests],
+            "received": [r.received_at for r in requests],
+            "statuses": [int(r.report.status) for r in requests],
+            "acct_ids": [r.report.acct_session_id for r in requests],
+            "attributes": [dict(r.report.attributes) for r in requests],
+            "entries": ["{" + ",".join(map(str, r.entry_ids)) + "}" for r in results],
+            "outcomes": [r.outcome for r in results],
+        },
+    )

@@ -13,12 +13,13 @@ and live sessions exactly as if they had come one after the other.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, any_, func, insert, select
+from sqlalchemy import DateTime, Text, any_, bindparam, func, insert, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bureau.platform.rating.charge import affordable_quantity
@@ -27,8 +28,8 @@ from ..billing.period import month_of
 from ..catalog.radius import RadiusOptions
 from ..catalog.tables import plans
 from ..catalog.versions import PlanVersion, plan_version_at
+from ..db import direct
 from ..db.arrays import id_array
-from ..ledger.entities import isp_entity, query_accounts
 from ..ledger.posting import post_entries
 from ..ledger.rules import MAX_BATCH, NewEntry
 from ..ledger.tables import account_balances
@@ -52,14 +53,17 @@ class LoginContext:
     live: int  # live sessions of the service now (an Accept without Start counts for a while)
 
 
-def _context_query(when: datetime) -> Any:
+def _context_query() -> Any:
+    """Logins with owner, plan and live sessions; `since` is when an Accept without a Start
+    stops counting as a live session."""
     live = (
         select(func.count())
         .select_from(radius_sessions)
         .where(
             radius_sessions.c.service_id == services.c.id,
-            radius_sessions.c.state.in_(c.LIVE),
-            (radius_sessions.c.state == "open") | (radius_sessions.c.authorized_at > when - c.AUTHORIZED_TTL),
+            radius_sessions.c.state.in_([literal_column("'authorized'"), literal_column("'open'")]),
+            (radius_sessions.c.state == "open")
+            | (radius_sessions.c.authorized_at > bindparam("since", type_=DateTime(timezone=True))),
         )
         .scalar_subquery()
     )
@@ -76,45 +80,46 @@ def _context_query(when: datetime) -> Any:
     )
 
 
+_RADIUS_LOGIN = services.c.kind == literal_column("'radius_login'")
+_by_logins = services.c.login == any_(bindparam("logins", type_=ARRAY(Text)))
+_lock_logins = select(services.c.id).where(_RADIUS_LOGIN, _by_logins).order_by(services.c.id).with_for_update()
+_contexts = _context_query().where(_RADIUS_LOGIN, _by_logins).order_by(services.c.id)
+
+
 async def _lock(conn: AsyncConnection, chosen: Any) -> None:
     """Lock the chosen service rows (in id order) before they are read with their owner and
     plan: FOR UPDATE on that join would drop a row whose plan changed meanwhile."""
     await conn.execute(select(services.c.id).where(chosen).order_by(services.c.id).with_for_update())
 
 
-def _context(row: Row[Any]) -> LoginContext:
-    options = RadiusOptions(dict(row.radius_attributes), row.max_sessions, row.interim_interval)
+def _context(row: Mapping[str, Any]) -> LoginContext:
+    """From a row's `_mapping` or a driver record."""
+    options = RadiusOptions(dict(row["radius_attributes"]), row["max_sessions"], row["interim_interval"])
     return LoginContext(
-        row.id,
-        row.kind,
-        row.login,
-        ServiceState(row.state),
-        row.password_secret,
+        row["id"],
+        row["kind"],
+        row["login"],
+        ServiceState(row["state"]),
+        row["password_secret"],
         c.owner_from_row(row),
         options,
-        row.live,
+        row["live"],
     )
 
 
 async def login_context(conn: AsyncConnection, login: str, *, now: datetime) -> LoginContext | None:
     """The RADIUS login `login` (realm matched in any case) with its owner, plan and live
     sessions; the service row stays locked until the transaction ends. None if unknown."""
-    chosen = (services.c.kind == "radius_login") & (services.c.login == stored_login(login))
-    await _lock(conn, chosen)
-    query = _context_query(now).where(chosen)
-    row = (await conn.execute(query)).first()
-    return _context(row) if row is not None else None
+    return (await login_contexts(conn, [login], now=now)).get(stored_login(login))
 
 
 async def login_contexts(conn: AsyncConnection, logins: Sequence[str], *, now: datetime) -> dict[str, LoginContext]:
     """`login_context` for many logins in one query (rows locked in id order), by the login
     as stored (realm in lower case)."""
     keys = sorted({stored_login(login) for login in logins})
-    await _lock(conn, (services.c.kind == "radius_login") & services.c.login.in_(keys))
-    query = (
-        _context_query(now).where(services.c.kind == "radius_login", services.c.login.in_(keys)).order_by(services.c.id)
-    )
-    return {row.login: _context(row) for row in await conn.execute(query)}
+    await direct.fetch(conn, _lock_logins, {"logins": keys})
+    rows = await direct.fetch(conn, _contexts, {"logins": keys, "since": now - c.AUTHORIZED_TTL})
+    return {row["login"]: _context(row) for row in rows}
 
 
 def stored_login(login: str) -> str:
@@ -138,9 +143,10 @@ async def authorize(
     """
     when = now or datetime.now(UTC)
     await _lock(conn, services.c.id == service_id)
-    row = (await conn.execute(_context_query(when).where(services.c.id == service_id))).one()
+    query = _context_query().where(services.c.id == service_id)
+    row = (await conn.execute(query, {"since": when - c.AUTHORIZED_TTL})).one()
     return await authorize_login(
-        conn, _context(row), nas_id, now=when, reservation_micros=reservation_micros, max_sessions=max_sessions
+        conn, _context(row._mapping), nas_id, now=when, reservation_micros=reservation_micros, max_sessions=max_sessions
     )
 
 
@@ -168,24 +174,6 @@ async def authorize_login(
 class LoginRequest:
     context: LoginContext
     nas_id: int
-
-
-async def account_ids(conn: AsyncConnection, entity_ids: set[int]) -> dict[int, dict[str, int]]:
-    """Each entity's session account ids (cached; the missing ones read in one query)."""
-    tenant = c.tenant_key(conn)
-    found = {e: ids for e in entity_ids if (ids := c.account_ids_cache.peek((tenant, e))) is not None}
-    missing = entity_ids - set(found)
-    if missing:
-        isp = await isp_entity(conn)
-        wanted: dict[int, Sequence[str]] = {e: c.SUBSCRIBER_CODES for e in missing}
-        wanted[isp.id] = c.ISP_CODES
-        rows = await query_accounts(conn, wanted)
-        for entity in missing:
-            ids = {code: rows[(entity, code)].id for code in c.SUBSCRIBER_CODES}
-            ids.update({f"isp:{code}": rows[(isp.id, code)].id for code in c.ISP_CODES})
-            c.account_ids_cache.put((tenant, entity), ids)
-            found[entity] = ids
-    return found
 
 
 async def _owed(conn: AsyncConnection, account_ids: list[int]) -> dict[int, int]:
@@ -234,7 +222,7 @@ async def authorize_logins(
                 (tenant, code),
                 lambda code=code: plan_version_at(conn, code, now),  # type: ignore[misc]
             )
-    ids = await account_ids(conn, {requests[i].context.owner.entity_id for i in pending})
+    ids = await c.account_ids(conn, {requests[i].context.owner.entity_id for i in pending})
     prepaid = [i for i in pending if requests[i].context.owner.prepaid]
     mains = await c.lock_main_balances(conn, {ids[requests[i].context.owner.entity_id]["1000"] for i in prepaid})
     period = month_of(now.astimezone(UTC).date())

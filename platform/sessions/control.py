@@ -40,11 +40,13 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Row, any_, bindparam, func, insert, select, update
+from sqlalchemy import Date, Text, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bureau.platform.catalog.tax import RatePart, tax_line
@@ -56,13 +58,15 @@ from ..billing.period import month_of
 from ..catalog.tables import plans
 from ..catalog.taxes import Locale, tax_rates_for
 from ..catalog.versions import PlanVersion
+from ..db import direct
 from ..db.arrays import id_array
 from ..db.unit import tenant_id_of
 from ..ledger.chart import SESSIONS
-from ..ledger.entities import isp_entity, query_accounts
+from ..ledger.entities import isp_entity
+from ..ledger.errors import EntityNotFound
 from ..ledger.posting import post_entries
 from ..ledger.rules import NewEntry, credit, debit
-from ..ledger.tables import account_balances, entities
+from ..ledger.tables import account_balances, accounts, entities
 from ..subscribers.services import find_service
 from ..subscribers.tables import customers, services
 from .cache import Cache
@@ -81,9 +85,14 @@ current_versions: Cache[tuple[TenantKey, str], PlanVersion] = Cache(4096, ttl_se
 _tax_rates: Cache[tuple[TenantKey, Locale, str, date], tuple[RatePart, ...]] = Cache(65_536, ttl_seconds=60.0)
 
 
+@lru_cache(maxsize=64)
+def _database(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
 def tenant_key(conn: AsyncConnection) -> TenantKey:
     """Whose cache entry: the tenant, in this database (a process may reach several)."""
-    return (conn.engine.url.render_as_string(hide_password=True), tenant_id_of(conn))
+    return (_database(conn.engine.url), tenant_id_of(conn))
 
 
 class Status(enum.IntEnum):
@@ -145,14 +154,7 @@ async def _accounts(conn: AsyncConnection, entity_id: int, *, lock_main: bool = 
     other, each from what the other left. Every other balance is given as 0 (unread).
     """
 
-    async def load() -> dict[str, int]:
-        isp = await isp_entity(conn)
-        found = await query_accounts(conn, {entity_id: SUBSCRIBER_CODES, isp.id: ISP_CODES})
-        ids = {code: found[(entity_id, code)].id for code in SUBSCRIBER_CODES}
-        ids.update({f"isp:{code}": found[(isp.id, code)].id for code in ISP_CODES})
-        return ids
-
-    ids = await account_ids_cache.get((tenant_key(conn), entity_id), load)
+    ids = (await account_ids(conn, {entity_id}))[entity_id]
     main = 0
     if lock_main:
         main = (
@@ -205,23 +207,35 @@ def owner_query(*columns: Any) -> Any:
     )
 
 
-def owner_from_row(row: Row[Any]) -> Owner:
+def owner_from_row(row: Mapping[str, Any]) -> Owner:
+    """The owner of a row of `owner_query` (a row's `_mapping`, or a driver record)."""
     return Owner(
-        entity_id=row.entity_id,
-        prepaid=row.prepaid,
-        credit_limit_micros=row.credit_limit_micros,
-        currency=row.currency,
-        status=row.status,
-        plan_id=row.plan_id,
-        plan_code=row.plan_code,
-        country=row.country,
-        state=row.customer_state,
-        city=row.city,
+        entity_id=row["entity_id"],
+        prepaid=row["prepaid"],
+        credit_limit_micros=row["credit_limit_micros"],
+        currency=row["currency"],
+        status=row["status"],
+        plan_id=row["plan_id"],
+        plan_code=row["plan_code"],
+        country=row["country"],
+        state=row["customer_state"],
+        city=row["city"],
     )
 
 
+_owners_of = owner_query(services.c.id.label("service_id")).where(services.c.id == any_(id_array("ids")))
+
+
+async def owners(conn: AsyncConnection, service_ids: set[int]) -> dict[int, Owner]:
+    """The owners of these services, by service id (one statement)."""
+    if not service_ids:
+        return {}
+    rows = await direct.fetch(conn, _owners_of, {"ids": sorted(service_ids)})
+    return {row["service_id"]: owner_from_row(row) for row in rows}
+
+
 async def _owner(conn: AsyncConnection, service_id: int) -> Owner:
-    return owner_from_row((await conn.execute(owner_query().where(services.c.id == service_id))).one())
+    return (await owners(conn, {service_id}))[service_id]
 
 
 def time_rate(rates: Sequence[UsageRate]) -> UsageRate | None:
@@ -231,25 +245,23 @@ def time_rate(rates: Sequence[UsageRate]) -> UsageRate | None:
     return None
 
 
+_main_balances = (
+    select(account_balances.c.account_id, account_balances.c.balance)
+    .where(account_balances.c.account_id == any_(id_array("ids")), account_balances.c.shard == 0)
+    .order_by(account_balances.c.account_id)
+    .with_for_update()
+)
+
+
 async def lock_main_balances(conn: AsyncConnection, account_ids_: set[int]) -> dict[int, int]:
     """Lock the main balance rows (one shard each; in id order, so no deadlocks) and read them."""
     if not account_ids_:
         return {}
-    rows = await conn.execute(
-        select(account_balances.c.account_id, account_balances.c.balance)
-        .where(account_balances.c.account_id == any_(id_array("ids")), account_balances.c.shard == 0)
-        .order_by(account_balances.c.account_id)
-        .with_for_update(),
-        {"ids": sorted(account_ids_)},
-    )
-    return {row.account_id: int(row.balance) for row in rows}
+    rows = await direct.fetch(conn, _main_balances, {"ids": sorted(account_ids_)})
+    return {row[0]: int(row[1]) for row in rows}
 
 
-async def period_usages(conn: AsyncConnection, keys: set[tuple[int, date]]) -> dict[tuple[int, date], Usage]:
-    """The period usage of each (service, period), rows made if missing, locked in order."""
-    if not keys:
-        return {}
-    ordered = sorted(keys)
+def _period_usage_upsert() -> Any:
     pairs = (
         func.unnest(id_array("services"), bindparam("periods", type_=ARRAY(Date)))
         .table_valued("service_id", "period_start")
@@ -258,14 +270,73 @@ async def period_usages(conn: AsyncConnection, keys: set[tuple[int, date]]) -> d
     made = pg_insert(service_usage).from_select(
         ["service_id", "period_start"], select(pairs.c.service_id, pairs.c.period_start)
     )
-    statement = made.on_conflict_do_update(
+    return made.on_conflict_do_update(
         index_elements=["service_id", "period_start"], set_={"service_id": made.excluded.service_id}
-    ).returning(service_usage)
-    rows = await conn.execute(statement, {"services": [k[0] for k in ordered], "periods": [k[1] for k in ordered]})
-    return {
-        (row.service_id, row.period_start): Usage(row.seconds, row.octets_in, row.octets_out, dict(row.band_seconds))
-        for row in rows
-    }
+    ).returning(
+        service_usage.c.service_id,
+        service_usage.c.period_start,
+        service_usage.c.seconds,
+        service_usage.c.octets_in,
+        service_usage.c.octets_out,
+        service_usage.c.band_seconds,
+    )
+
+
+_period_usages = _period_usage_upsert()
+
+
+async def period_usages(conn: AsyncConnection, keys: set[tuple[int, date]]) -> dict[tuple[int, date], Usage]:
+    """The period usage of each (service, period), rows made if missing, locked in order."""
+    if not keys:
+        return {}
+    ordered = sorted(keys)
+    rows = await direct.fetch(
+        conn, _period_usages, {"services": [k[0] for k in ordered], "periods": [k[1] for k in ordered]}
+    )
+    return {(row[0], row[1]): Usage(row[2], row[3], row[4], dict(row[5])) for row in rows}
+
+
+_session_accounts = select(accounts.c.entity_id, accounts.c.code, accounts.c.id).where(
+    accounts.c.entity_id == any_(id_array("entities")),
+    accounts.c.code == any_(bindparam("codes", type_=ARRAY(Text))),
+)
+_isp_entities: Cache[TenantKey, int] = Cache(4096)
+
+
+async def account_ids(conn: AsyncConnection, entity_ids: set[int]) -> dict[int, dict[str, int]]:
+    """Each entity's session account ids, by code and "isp:<code>" (cached, as ids never
+    change; the missing ones read in one statement)."""
+    tenant = tenant_key(conn)
+    found = {e: ids for e in entity_ids if (ids := account_ids_cache.peek((tenant, e))) is not None}
+    missing = entity_ids - set(found)
+    if not missing:
+        return found
+
+    async def isp_id() -> int:
+        return (await isp_entity(conn)).id
+
+    isp = await _isp_entities.get(tenant, isp_id)
+    rows = await direct.fetch(
+        conn,
+        _session_accounts,
+        {"entities": sorted({*missing, isp}), "codes": sorted({*SUBSCRIBER_CODES, *ISP_CODES})},
+    )
+    by_entity: dict[int, dict[str, int]] = {}
+    for entity, code, account in rows:
+        by_entity.setdefault(entity, {})[code] = account
+    isp_accounts = by_entity.get(isp, {})
+    for entity in missing:
+        own = by_entity.get(entity, {})
+        absent = [code for code in SUBSCRIBER_CODES if code not in own] + [
+            f"isp:{code}" for code in ISP_CODES if code not in isp_accounts
+        ]
+        if absent:
+            raise EntityNotFound(f"entity {entity} lacks the session accounts {', '.join(absent)}")
+        ids = {code: own[code] for code in SUBSCRIBER_CODES}
+        ids.update({f"isp:{code}": isp_accounts[code] for code in ISP_CODES})
+        account_ids_cache.put((tenant, entity), ids)
+        found[entity] = ids
+    return found
 
 
 def count_entry(session_id: int, accounts: Mapping[str, tuple[int, int]], sign: int) -> NewEntry:
@@ -341,7 +412,7 @@ async def with_tax(
     return gross, tax
 
 
-async def open_unannounced(conn: AsyncConnection, nas_id: int, report: Report) -> Row[Any] | None:
+async def open_unannounced(conn: AsyncConnection, nas_id: int, report: Report) -> int | None:
     """A session whose Access-Accept this proxy did not give (a lost Start, a NAS that
     re-sent after a restart): open it with no reservation; prepaid charges then come
     straight from the main balance through a reservation made on the spot."""
@@ -369,9 +440,7 @@ async def open_unannounced(conn: AsyncConnection, nas_id: int, report: Report) -
     ).scalar_one()
     accounts = await _accounts(conn, owner.entity_id)
     await post_entries(conn, [count_entry(session_id, accounts, +1)])
-    return (
-        await conn.execute(select(radius_sessions).where(radius_sessions.c.id == session_id).with_for_update())
-    ).one()
+    return int(session_id)
 
 
 def closing_entries(
