@@ -146,7 +146,12 @@ async def authorize(
     query = _context_query().where(services.c.id == service_id)
     row = (await conn.execute(query, {"since": when - c.AUTHORIZED_TTL})).one()
     return await authorize_login(
-        conn, _context(row._mapping), nas_id, now=when, reservation_micros=reservation_micros, max_sessions=max_sessions
+        conn,
+        _context(dict(row._mapping)),
+        nas_id,
+        now=when,
+        reservation_micros=reservation_micros,
+        max_sessions=max_sessions,
     )
 
 
