@@ -82,6 +82,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bureau.platform.catalog import plans, versions
 from bureau.platform.catalog.components import PriceComponent
 from bureau.platform.crypto.secretbox import SecretBox
+from bureau.platform.db import direct
 from bureau.platform.db.engine import create_engine
 from bureau.platform.ledger import entities
 from bureau.platform.ledger.chart import EntityKind, template_for
@@ -330,7 +331,7 @@ def _server_stats(server: Any) -> dict[str, Any]:
         "duplicates": stats.duplicates,
         "dropped": dict(stats.dropped),
         "latency_mean_ms": stats.latency_sum_s / stats.latency_count * 1000 if stats.latency_count else float("nan"),
-        "statements": server.statements,  # set by _serve
+        "statements": server.statements + direct.counters.statements,  # set by _serve; and the direct ones
         "in_flight": len(server._tasks),  # private, read by the bench only: is it idle?
     }
 
@@ -338,7 +339,8 @@ def _server_stats(server: Any) -> dict[str, Any]:
 async def _serve(
     url: str, key: bytes, pipe: Connection, profile: str | None, ports: dict[str, int] | None, shared: bool
 ) -> None:
-    from bureau.radius_proxy.server import RadiusServer  # only the server process needs it
+    from bureau.radius_proxy import gc_tuning  # only the server process needs them
+    from bureau.radius_proxy.server import RadiusServer
 
     engine = create_engine(url)
     class_key = hashlib.sha256(key + b"bench class").digest()
@@ -358,6 +360,7 @@ async def _serve(
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     await server.start()
+    gc_tuning.quieten()  # as `bureau radius` and `bureau up` do
     profiler = cProfile.Profile() if profile else None
     pipe.send({"ports": dict(server.ports), "pid": os.getpid()})
     loop = asyncio.get_running_loop()
@@ -1096,7 +1099,7 @@ def _positive(value: str) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subscribers", type=_positive, default=2_000, help="measured sessions (one each)")
+    parser.add_argument("--subscribers", type=_positive, default=10_000, help="measured sessions (one each)")
     parser.add_argument("--warmup", type=int, default=200, help="extra subscribers through a whole session first")
     parser.add_argument("--concurrency", type=_positive, default=64, help="requests in flight")
     parser.add_argument("--sockets", type=_positive, default=8, help="UDP sockets of the generator")

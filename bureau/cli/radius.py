@@ -17,6 +17,7 @@ from bureau.platform.money import format_amount
 from bureau.platform.nas import downstream, registry
 from bureau.platform.sessions.control import live_sessions
 from bureau.platform.settings import Settings, load_settings
+from bureau.radius_proxy import gc_tuning
 from bureau.radius_proxy.admin import SessionNotLive, disconnect_session
 from bureau.radius_proxy.server import RadiusServer
 from bureau.runtime import database_url
@@ -61,6 +62,7 @@ async def _run(url: str, settings: Settings) -> None:
     engine = create_engine(url)
     server = radius_server(engine, settings)
     await server.start()
+    gc_tuning.quieten()
     out.print(
         f"RADIUS is up on {settings.radius_host}: auth {server.ports['auth']}, accounting {server.ports['acct']}; "
         f"{len(server.nas)} NAS known (Ctrl-C stops it)"

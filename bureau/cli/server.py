@@ -19,6 +19,7 @@ from bureau.demo import seed_demo
 from bureau.platform.audit import chain
 from bureau.platform.db.engine import create_engine
 from bureau.platform.settings import Settings, load_settings
+from bureau.radius_proxy import gc_tuning
 from bureau.runtime import database_url
 from bureau.secrets import secret_box
 from bureau.tenants import lifecycle, migrate, routing
@@ -105,6 +106,7 @@ async def _up(url: str, settings: Settings, *, demo: bool) -> None:
     sealer = asyncio.create_task(_seal_forever(engine))
     radius = radius_server(engine, settings)
     await radius.start()
+    gc_tuning.quieten()
     metrics = [radius.stats.prometheus]
     out.print(
         f"RADIUS on {settings.radius_host}: auth {radius.ports['auth']}, accounting {radius.ports['acct']}"
