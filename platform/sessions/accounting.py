@@ -51,6 +51,7 @@ from ..db import direct
 from ..db.arrays import id_array
 from ..ledger.posting import post_entries
 from ..ledger.rules import MAX_BATCH, NewEntry
+from ..subscribers.tables import services
 from . import control as c
 from .tables import accounting_packets, radius_sessions, service_usage
 
@@ -137,11 +138,19 @@ def _live_sessions() -> Any:
         select(by_ref.c.id).where(by_ref.c.id == any_(id_array("refs"))),
         select(found.c.id).select_from(pairs.join(found, true())),
     )
+    session_plan = plans.alias("sp")
+    session_plan_code = (
+        select(session_plan.c.code).where(session_plan.c.id == radius_sessions.c.plan_id).scalar_subquery()
+    )
+    # With each session its owner (`control.owner_query`'s columns) and the code of the
+    # plan it was authorised on: one round trip instead of three. Only the session rows
+    # are locked.
     return (
-        select(*_SESSION_COLUMNS)
+        c.owner_query(*_SESSION_COLUMNS, session_plan_code.label("session_plan_code"))
+        .join(radius_sessions, radius_sessions.c.service_id == services.c.id)
         .where(radius_sessions.c.id == any_(func.array(named.scalar_subquery())))
         .order_by(radius_sessions.c.id)
-        .with_for_update()
+        .with_for_update(of=radius_sessions)
     )
 
 
@@ -186,6 +195,8 @@ async def account_many(conn: AsyncConnection, requests: Sequence[AccountingReque
         },
     )
     by_id = {row[0]: _session(row) for row in live if row[3] in c.LIVE}
+    known_owners = {row["service_id"]: c.owner_from_row(row) for row in live}
+    known_codes = {row["plan_id"]: row["session_plan_code"] for row in live}
     by_pair: dict[tuple[int, str | None], _Session] = {
         (s.nas_id, s.acct_session_id): s for s in by_id.values() if s.acct_session_id is not None
     }
@@ -194,13 +205,14 @@ async def account_many(conn: AsyncConnection, requests: Sequence[AccountingReque
         found = await _resolve(conn, request, by_id, by_pair)
         chosen.append(found)
     sessions = {s.id: s for s in chosen if s is not None and s.state in c.LIVE}
-    owners = await c.owners(conn, {s.service_id for s in sessions.values()})
-    codes = await _plan_codes(conn, {s.plan_id for s in sessions.values()})
+    owners = known_owners | await c.owners(conn, {s.service_id for s in sessions.values()} - known_owners.keys())
+    codes = known_codes | await _plan_codes(conn, {s.plan_id for s in sessions.values()} - known_codes.keys())
     books = await c.account_ids(conn, {owners[s.service_id].entity_id for s in sessions.values()})
-    mains = await c.lock_main_balances(
-        conn, {books[owners[s.service_id].entity_id]["1000"] for s in sessions.values() if owners[s.service_id].prepaid}
+    mains, usage = await c.balances_and_usage(
+        conn,
+        {books[owners[s.service_id].entity_id]["1000"] for s in sessions.values() if owners[s.service_id].prepaid},
+        {(s.service_id, s.period_start) for s in sessions.values()},
     )
-    usage = await c.period_usages(conn, {(s.service_id, s.period_start) for s in sessions.values()})
     tenant = c.tenant_key(conn)
 
     results: list[c.Accounted] = []
@@ -312,9 +324,9 @@ async def account_many(conn: AsyncConnection, requests: Sequence[AccountingReque
         c.Accounted(r.session_id, r.outcome, r.charged_micros, r.disconnect, ids)
         for r, ids in zip(results, posted, strict=True)
     ]
-    await _write_sessions(conn, [s for s in {id(s): s for s in chosen if s is not None}.values() if s.touched])
-    await _write_usage(conn, usage_added, usage_rows)
-    await _store_packets(conn, requests, results)
+    touched = [s for s in {id(s): s for s in chosen if s is not None}.values() if s.touched]
+    await _write(conn, touched, usage_added, requests, results)
+    await _write_usage_records(conn, usage_rows)
     return results
 
 
@@ -369,7 +381,7 @@ def _session_updates() -> Any:
     """UPDATE of the sessions bound as arrays, one element per session (`_WRITTEN`)."""
     types = {name: radius_sessions.c[name].type for name in _WRITTEN}
     rows = (
-        func.unnest(id_array("id"), *[bindparam(name, type_=ARRAY(types[name])) for name in _WRITTEN])
+        func.unnest(id_array("s_id"), *[bindparam(f"s_{name}", type_=ARRAY(types[name])) for name in _WRITTEN])
         .table_valued("id", *_WRITTEN)
         .render_derived(name="u")
     )
@@ -377,31 +389,27 @@ def _session_updates() -> Any:
         update(radius_sessions)
         .where(radius_sessions.c.id == rows.c.id)
         .values({name: rows.c[name] for name in _WRITTEN})
+        .returning(radius_sessions.c.id)
     )
 
 
-_update_sessions = _session_updates()
-
-
-async def _write_sessions(conn: AsyncConnection, touched: list[_Session]) -> None:
-    if not touched:
-        return
+def _session_params(touched: list[_Session]) -> dict[str, Any]:
     touched = sorted(touched, key=lambda s: s.id)
-    params: dict[str, Any] = {"id": [s.id for s in touched]}
+    params: dict[str, Any] = {"s_id": [s.id for s in touched]}
     for name in _WRITTEN:
-        params[name] = [getattr(s, name) for s in touched]
-    await direct.fetch(conn, _update_sessions, params)
+        params[f"s_{name}"] = [getattr(s, name) for s in touched]
+    return params
 
 
 def _usage_updates() -> Any:
     rows = (
         func.unnest(
-            id_array("services"),
-            bindparam("periods", type_=ARRAY(Date)),
-            id_array("seconds"),
-            id_array("octets_in"),
-            id_array("octets_out"),
-            id_array("paid"),
+            id_array("u_services"),
+            bindparam("u_periods", type_=ARRAY(Date)),
+            id_array("u_seconds"),
+            id_array("u_octets_in"),
+            id_array("u_octets_out"),
+            id_array("u_paid"),
         )
         .table_valued("service_id", "period_start", "seconds", "octets_in", "octets_out", "paid")
         .render_derived(name="u")
@@ -415,10 +423,8 @@ def _usage_updates() -> Any:
             octets_out=service_usage.c.octets_out + rows.c.octets_out,
             charged_micros=service_usage.c.charged_micros + rows.c.paid,
         )
+        .returning(service_usage.c.service_id)
     )
-
-
-_update_usage = _usage_updates()
 
 
 def _usage_record_inserts() -> Any:
@@ -445,23 +451,19 @@ def _usage_record_inserts() -> Any:
 _insert_usage_records = _usage_record_inserts()
 
 
-async def _write_usage(
-    conn: AsyncConnection, added: dict[tuple[int, date], list[int]], rows: list[dict[str, Any]]
-) -> None:
-    if added:
-        ordered = sorted(added.items())
-        await direct.fetch(
-            conn,
-            _update_usage,
-            {
-                "services": [s for (s, _), _ in ordered],
-                "periods": [p for (_, p), _ in ordered],
-                "seconds": [v[0] for _, v in ordered],
-                "octets_in": [v[1] for _, v in ordered],
-                "octets_out": [v[2] for _, v in ordered],
-                "paid": [v[3] for _, v in ordered],
-            },
-        )
+def _usage_params(added: dict[tuple[int, date], list[int]]) -> dict[str, Any]:
+    ordered = sorted(added.items())
+    return {
+        "u_services": [s for (s, _), _ in ordered],
+        "u_periods": [p for (_, p), _ in ordered],
+        "u_seconds": [v[0] for _, v in ordered],
+        "u_octets_in": [v[1] for _, v in ordered],
+        "u_octets_out": [v[2] for _, v in ordered],
+        "u_paid": [v[3] for _, v in ordered],
+    }
+
+
+async def _write_usage_records(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
         await direct.fetch(
             conn,
@@ -509,23 +511,31 @@ def _packet_inserts() -> Any:
     )
 
 
-_insert_packets = _packet_inserts()
+def _final_writes() -> Any:
+    """The sessions' new state, the period usage added and the stored packets: one
+    statement (data-modifying CTEs), one round trip."""
+    return _packet_inserts().add_cte(_session_updates().cte("s"), _usage_updates().cte("w"))
 
 
-async def _store_packets(
-    conn: AsyncConnection, requests: Sequence[AccountingRequest], results: Sequence[c.Accounted]
+_write_all = _final_writes()
+
+
+async def _write(
+    conn: AsyncConnection,
+    touched: list[_Session],
+    added: dict[tuple[int, date], list[int]],
+    requests: Sequence[AccountingRequest],
+    results: Sequence[c.Accounted],
 ) -> None:
-    await direct.fetch(
-        conn,
-        _insert_packets,
-        {
-            "sessions": [r.session_id for r in results],
-            "nas_ids": [r.nas_id for r in requests],
-            "received": [r.received_at for r in requests],
-            "statuses": [int(r.report.status) for r in requests],
-            "acct_ids": [r.report.acct_session_id for r in requests],
-            "attributes": [dict(r.report.attributes) for r in requests],
-            "entries": ["{" + ",".join(map(str, r.entry_ids)) + "}" for r in results],
-            "outcomes": [r.outcome for r in results],
-        },
-    )
+    params = _session_params(touched) | _usage_params(added)
+    params |= {
+        "sessions": [r.session_id for r in results],
+        "nas_ids": [r.nas_id for r in requests],
+        "received": [r.received_at for r in requests],
+        "statuses": [int(r.report.status) for r in requests],
+        "acct_ids": [r.report.acct_session_id for r in requests],
+        "attributes": [dict(r.report.attributes) for r in requests],
+        "entries": ["{" + ",".join(map(str, r.entry_ids)) + "}" for r in results],
+        "outcomes": [r.outcome for r in results],
+    }
+    await direct.fetch(conn, _write_all, params)

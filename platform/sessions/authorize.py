@@ -229,15 +229,14 @@ async def authorize_logins(
             )
     ids = await c.account_ids(conn, {requests[i].context.owner.entity_id for i in pending})
     prepaid = [i for i in pending if requests[i].context.owner.prepaid]
-    mains = await c.lock_main_balances(conn, {ids[requests[i].context.owner.entity_id]["1000"] for i in prepaid})
     period = month_of(now.astimezone(UTC).date())
     timed = [i for i in prepaid if c.time_rate(versions[requests[i].context.owner.plan_code].rates) is not None]
-    usage = {
-        service: used
-        for (service, _), used in (
-            await c.period_usages(conn, {(requests[i].context.service_id, period.start) for i in timed})
-        ).items()
-    }
+    mains, usages = await c.balances_and_usage(
+        conn,
+        {ids[requests[i].context.owner.entity_id]["1000"] for i in prepaid},
+        {(requests[i].context.service_id, period.start) for i in timed},
+    )
+    usage = {service: used for (service, _), used in usages.items()}
     limited = [
         i
         for i in pending

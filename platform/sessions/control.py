@@ -183,11 +183,11 @@ class Owner:
 
 OWNER_COLUMNS = (
     entities.c.id.label("entity_id"),
-    entities.c.prepaid,
+    entities.c.prepaid.label("owner_prepaid"),
     entities.c.credit_limit_micros,
     entities.c.currency,
     entities.c.status,
-    services.c.plan_id,
+    services.c.plan_id.label("owner_plan_id"),
     plans.c.code.label("plan_code"),
     customers.c.country,
     customers.c.state.label("customer_state"),
@@ -211,11 +211,11 @@ def owner_from_row(row: Mapping[str, Any]) -> Owner:
     """The owner of a row of `owner_query` (a row's `_mapping`, or a driver record)."""
     return Owner(
         entity_id=row["entity_id"],
-        prepaid=row["prepaid"],
+        prepaid=row["owner_prepaid"],
         credit_limit_micros=row["credit_limit_micros"],
         currency=row["currency"],
         status=row["status"],
-        plan_id=row["plan_id"],
+        plan_id=row["owner_plan_id"],
         plan_code=row["plan_code"],
         country=row["country"],
         state=row["customer_state"],
@@ -253,47 +253,69 @@ _main_balances = (
 )
 
 
-async def lock_main_balances(conn: AsyncConnection, account_ids_: set[int]) -> dict[int, int]:
-    """Lock the main balance rows (one shard each; in id order, so no deadlocks) and read them."""
-    if not account_ids_:
-        return {}
-    rows = await direct.fetch(conn, _main_balances, {"ids": sorted(account_ids_)})
-    return {row[0]: int(row[1]) for row in rows}
-
-
-def _period_usage_upsert() -> Any:
+def _balances_and_usage() -> Any:
+    """The main balance rows locked (one shard each; in id order, so no deadlocks) and
+    read, then the period usage of each (service, period), rows made if missing, locked
+    in order (`u` waits for `m`, so always in that order); in one round trip, each
+    answered as column arrays in matching order."""
+    locked = _main_balances.cte("m")
     pairs = (
         func.unnest(id_array("services"), bindparam("periods", type_=ARRAY(Date)))
         .table_valued("service_id", "period_start")
         .render_derived(name="p")
     )
+    after_locking = select(func.count()).select_from(locked).scalar_subquery() >= 0
     made = pg_insert(service_usage).from_select(
-        ["service_id", "period_start"], select(pairs.c.service_id, pairs.c.period_start)
+        ["service_id", "period_start"], select(pairs.c.service_id, pairs.c.period_start).where(after_locking)
     )
-    return made.on_conflict_do_update(
-        index_elements=["service_id", "period_start"], set_={"service_id": made.excluded.service_id}
-    ).returning(
-        service_usage.c.service_id,
-        service_usage.c.period_start,
-        service_usage.c.seconds,
-        service_usage.c.octets_in,
-        service_usage.c.octets_out,
-        service_usage.c.band_seconds,
+    upserted = (
+        made.on_conflict_do_update(
+            index_elements=["service_id", "period_start"], set_={"service_id": made.excluded.service_id}
+        )
+        .returning(
+            service_usage.c.service_id,
+            service_usage.c.period_start,
+            service_usage.c.seconds,
+            service_usage.c.octets_in,
+            service_usage.c.octets_out,
+            service_usage.c.band_seconds,
+        )
+        .cte("u")
     )
+    columns = [select(func.array_agg(column)).scalar_subquery() for column in (locked.c.account_id, locked.c.balance)]
+    columns += [select(func.array_agg(column)).scalar_subquery() for column in upserted.c]
+    return select(*columns)
 
 
-_period_usages = _period_usage_upsert()
+_balances_usage = _balances_and_usage()
 
 
-async def period_usages(conn: AsyncConnection, keys: set[tuple[int, date]]) -> dict[tuple[int, date], Usage]:
-    """The period usage of each (service, period), rows made if missing, locked in order."""
-    if not keys:
-        return {}
-    ordered = sorted(keys)
-    rows = await direct.fetch(
-        conn, _period_usages, {"services": [k[0] for k in ordered], "periods": [k[1] for k in ordered]}
+async def balances_and_usage(
+    conn: AsyncConnection, main_ids: set[int], usage_keys: set[tuple[int, date]]
+) -> tuple[dict[int, int], dict[tuple[int, date], Usage]]:
+    """The main balances by account id and the period usages by (service, period), locked
+    (see `_balances_and_usage`)."""
+    if not main_ids and not usage_keys:
+        return {}, {}
+    ordered = sorted(usage_keys)
+    row = await direct.fetch_one(
+        conn,
+        _balances_usage,
+        {
+            "ids": sorted(main_ids),
+            "services": [k[0] for k in ordered],
+            "periods": [k[1] for k in ordered],
+        },
     )
-    return {(row[0], row[1]): Usage(row[2], row[3], row[4], dict(row[5])) for row in rows}
+    accounts_, balances, services_, periods, seconds, octets_in, octets_out, bands = (value or [] for value in row)
+    mains = {account: int(balance) for account, balance in zip(accounts_, balances, strict=True)}
+    usage = {
+        (service, period): Usage(s, i, o, dict(band))
+        for service, period, s, i, o, band in zip(
+            services_, periods, seconds, octets_in, octets_out, bands, strict=True
+        )
+    }
+    return mains, usage
 
 
 _session_accounts = select(accounts.c.entity_id, accounts.c.code, accounts.c.id).where(
