@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Text, any_, bindparam, func, insert, literal_column, select
+from sqlalchemy import Boolean, Date, DateTime, Text, any_, bindparam, case, func, insert, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -84,6 +84,47 @@ _RADIUS_LOGIN = services.c.kind == literal_column("'radius_login'")
 _by_logins = services.c.login == any_(bindparam("logins", type_=ARRAY(Text)))
 _lock_logins = select(services.c.id).where(_RADIUS_LOGIN, _by_logins).order_by(services.c.id).with_for_update()
 _contexts = _context_query().where(_RADIUS_LOGIN, _by_logins).order_by(services.c.id)
+
+
+def _new_sessions() -> Any:
+    """INSERT of the accepted logins' sessions. The rows are inserted in the order given
+    (ORDER BY the ordinality), so the identity draws their ids in that order: the ids
+    returned, sorted, are the sessions of the logins in order."""
+    rows = (
+        func.unnest(
+            id_array("services"),
+            id_array("nas_ids"),
+            bindparam("logins", type_=ARRAY(Text)),
+            bindparam("prepaid", type_=ARRAY(Boolean)),
+            id_array("plans"),
+            id_array("reserved"),
+        )
+        .table_valued("service_id", "nas_id", "login", "prepaid", "plan_id", "reserved", with_ordinality="n")
+        .render_derived(name="r")
+    )
+    columns = ["service_id", "nas_id", "login", "prepaid", "plan_id", "period_start", "authorized_at"]
+    columns += ["reserved_micros", "reservations"]
+    return (
+        insert(radius_sessions)
+        .from_select(
+            columns,
+            select(
+                rows.c.service_id,
+                rows.c.nas_id,
+                rows.c.login,
+                rows.c.prepaid,
+                rows.c.plan_id,
+                bindparam("period", type_=Date),
+                bindparam("now", type_=DateTime(timezone=True)),
+                rows.c.reserved,
+                case((rows.c.reserved > 0, 1), else_=0),
+            ).order_by(rows.c.n),
+        )
+        .returning(radius_sessions.c.id)
+    )
+
+
+_insert_sessions = _new_sessions()
 
 
 async def _lock(conn: AsyncConnection, chosen: Any) -> None:
@@ -283,23 +324,22 @@ async def authorize_logins(
         accepted.append((index, reserve, timeout))
 
     if accepted:
-        rows = [
+        chosen = [requests[i] for i, _, _ in accepted]
+        made = await direct.fetch(
+            conn,
+            _insert_sessions,
             {
-                "service_id": requests[i].context.service_id,
-                "nas_id": requests[i].nas_id,
-                "login": requests[i].context.login,
-                "prepaid": requests[i].context.owner.prepaid,
-                "plan_id": requests[i].context.owner.plan_id,
-                "period_start": period.start,
-                "authorized_at": now,
-                "reserved_micros": reserve,
-                "reservations": 1 if reserve else 0,
-            }
-            for i, reserve, _ in accepted
-        ]
-        sessions = insert(radius_sessions).returning(radius_sessions.c.id, sort_by_parameter_order=True)
-        made = await conn.execute(sessions, rows)
-        session_ids = [row[0] for row in made]
+                "services": [r.context.service_id for r in chosen],
+                "nas_ids": [r.nas_id for r in chosen],
+                "logins": [r.context.login for r in chosen],
+                "prepaid": [r.context.owner.prepaid for r in chosen],
+                "plans": [r.context.owner.plan_id for r in chosen],
+                "period": period.start,
+                "now": now,
+                "reserved": [reserve for _, reserve, _ in accepted],
+            },
+        )
+        session_ids = sorted(row[0] for row in made)  # drawn in the rows' order: see _new_sessions
         entries: list[NewEntry] = []
         for (index, reserve, timeout), session_id in zip(accepted, session_ids, strict=True):
             owner, options = requests[index].context.owner, requests[index].context.options
