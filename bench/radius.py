@@ -66,7 +66,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -576,48 +576,72 @@ def accounting_request(identifier: int, n: int, login: str, klass: bytes, status
     return wire.sign_request(4, identifier, attributes, SECRET)
 
 
-async def run_auth(
-    generator: Generator, realm: str, numbers: Sequence[int], concurrency: int
-) -> tuple[Tally, dict[int, bytes], float]:
-    """One Access-Request per subscriber; the Class of each accepted one."""
-    tally, accepted = Tally(), {}
-    todo = iter(numbers)
-
-    async def worker() -> None:
-        for n in todo:
-            login, password = login_of(n, realm), password_of(n)
-            reply = await generator.ask("auth", lambda i: access_request(i, login, password), tally)  # noqa: B023
-            if reply is not None and reply[0] == 2:
-                klass = wire.parse(reply).first(CLASS)
-                if klass is not None:
-                    accepted[n] = klass
-
+async def _drive(
+    items: Sequence[int], run_one: Callable[[int], Awaitable[None]], concurrency: int, rate: float
+) -> float:
+    """Run `run_one` over `items`: closed loop, `concurrency` at a time (each as soon as
+    one is answered), or, with `rate`, open loop: the k-th started at k / rate seconds
+    whatever is still unanswered (arrivals do not wait for the server, so latency at that
+    offered rate is measured without coordinated omission). Returns the elapsed seconds."""
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return tally, accepted, time.perf_counter() - started
+    if rate:
+        tasks = []
+        for k, item in enumerate(items):
+            delay = started + k / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(run_one(item)))
+        await asyncio.gather(*tasks)
+    else:
+        todo = iter(items)
+
+        async def worker() -> None:
+            for item in todo:
+                await run_one(item)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+async def run_auth(
+    generator: Generator, realm: str, numbers: Sequence[int], concurrency: int, rate: float = 0.0
+) -> tuple[Tally, dict[int, bytes], float]:
+    """One Access-Request per subscriber (`rate`: Access-Requests offered per second); the
+    Class of each accepted one."""
+    tally, accepted = Tally(), {}
+
+    async def one(n: int) -> None:
+        login, password = login_of(n, realm), password_of(n)
+        reply = await generator.ask("auth", lambda i: access_request(i, login, password), tally)
+        if reply is not None and reply[0] == 2:
+            klass = wire.parse(reply).first(CLASS)
+            if klass is not None:
+                accepted[n] = klass
+
+    seconds = await _drive(numbers, one, concurrency, rate)
+    return tally, accepted, seconds
 
 
 async def run_accounting(
-    generator: Generator, realm: str, sessions: dict[int, bytes], concurrency: int
+    generator: Generator, realm: str, sessions: dict[int, bytes], concurrency: int, rate: float = 0.0
 ) -> tuple[Tally, float]:
-    """Start, Interim-Updates and Stop for each session, in order."""
+    """Start, Interim-Updates and Stop for each session, in order (`rate`: requests offered
+    per second; sessions start at a fifth of it, each sending its next request when the
+    previous one is answered)."""
     tally = Tally()
-    todo = iter(sorted(sessions))
     statuses = [START, *([INTERIM] * INTERIMS), STOP]
 
-    async def worker() -> None:
-        for n in todo:
-            login, klass = login_of(n, realm), sessions[n]
-            for status, seconds in zip(statuses, session_times(n), strict=True):
-                await generator.ask(
-                    "acct",
-                    lambda i: accounting_request(i, n, login, klass, status, seconds),  # noqa: B023
-                    tally,
-                )
+    async def one(n: int) -> None:
+        login, klass = login_of(n, realm), sessions[n]
+        for status, seconds in zip(statuses, session_times(n), strict=True):
+            await generator.ask(
+                "acct",
+                lambda i: accounting_request(i, n, login, klass, status, seconds),  # noqa: B023
+                tally,
+            )
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return tally, time.perf_counter() - started
+    seconds = await _drive(sorted(sessions), one, concurrency, rate / len(statuses))
+    return tally, seconds
 
 
 # --- measuring ----------------------------------------------------------------------
@@ -1102,6 +1126,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--subscribers", type=_positive, default=10_000, help="measured sessions (one each)")
     parser.add_argument("--warmup", type=int, default=200, help="extra subscribers through a whole session first")
     parser.add_argument("--concurrency", type=_positive, default=64, help="requests in flight")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="open loop: requests offered per second in the measured phases, whatever is in flight "
+        "(default 0: closed loop, --concurrency in flight)",
+    )
     parser.add_argument("--sockets", type=_positive, default=8, help="UDP sockets of the generator")
     parser.add_argument("--retry", type=float, default=1.0, help="seconds before a request is sent again")
     parser.add_argument("--give-up", type=float, default=15.0, help="seconds before a request is abandoned")
@@ -1124,6 +1155,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.freeradius = missing is None
         if missing:
             print(f"FreeRADIUS side by side skipped: {missing} (`{FREERADIUS_INSTALL}`; --no-freeradius to skip)")
+    if args.rate < 0:
+        parser.error("--rate must be 0 (closed loop) or a positive number of requests per second")
     if args.concurrency > 256 * args.sockets:
         parser.error("at most 256 requests in flight per socket")
     if args.warmup < 0:
@@ -1171,11 +1204,11 @@ async def _load(
         if settle_s:  # the warm-up's statistics, before the first reading
             await asyncio.sleep(settle_s)
         first = await sample()
-        auth, sessions, seconds = await run_auth(generator, realm, measured, args.concurrency)
+        auth, sessions, seconds = await run_auth(generator, realm, measured, args.concurrency, args.rate)
         last = await sample(settle_s)
         rates = [report_phase(auth_name, auth, seconds, first, last, server_name)]
         first = await sample()
-        acct, seconds = await run_accounting(generator, realm, sessions, args.concurrency)
+        acct, seconds = await run_accounting(generator, realm, sessions, args.concurrency, args.rate)
         last = await sample(settle_s)
         rates.append(report_phase(acct_name, acct, seconds, first, last, server_name))
         await counted.close()
@@ -1224,10 +1257,14 @@ def main(argv: list[str] | None = None) -> int:
                 ports = ports or hello["ports"]
                 pids = frozenset(p.pid for p in servers if p.pid is not None)
             assert ports is not None
+            offered = (
+                f"{args.rate:,.0f} requests/s offered (open loop)" if args.rate else f"{args.concurrency} in flight"
+            )
             print(
                 f"load: RADIUS server in {len(servers)} process(es) {sorted(pids)} (auth {ports['auth']}, acct "
                 f"{ports['acct']}){' under cProfile' if args.profile else ''}; generator here: "
-                f"{args.concurrency} in flight over {args.sockets} sockets, retransmit after {args.retry:g} s, "
+                f"{offered}"
+                f" over {args.sockets} sockets, retransmit after {args.retry:g} s, "
                 f"give up after {args.give_up:g} s"
             )
 
