@@ -3,8 +3,10 @@
 `Batcher.submit` queues a request under its tenant and waits for its reply. A tenant has
 at most `max_running` batches being answered at once (two: while one waits on the
 database the next is prepared): its next batch is handed to `run` when one of the
-running batches is done, or `window_s` after its first request if fewer are running,
-or at once when it reaches `max_size`. So under load batches grow by themselves
+running batches is done (`gather_s` later: the finished batch's replies are only
+being sent then, and the requests their NASes send next arrive within that time and join
+the next batch instead of waiting for the one after it), or `window_s` after its first
+request if fewer are running, or at once when it reaches `max_size`. So under load batches grow by themselves
 (everything that arrived while the others ran), and at low load a request waits at most
 `window_s`. `run` answers a whole batch (in one transaction) and each submitter gets its
 own reply. If a batch fails as a whole, each of its requests is run again on its own,
@@ -38,9 +40,11 @@ class Batcher(Generic[R]):
         window_s: float,
         max_size: int,
         max_running: int = 2,
+        gather_s: float = 0.001,
     ) -> None:
         self.run = run
         self.window_s = window_s
+        self.gather_s = gather_s
         self.max_size = max_size
         self.max_running = max_running
         self.batches = 0
@@ -78,7 +82,10 @@ class Batcher(Generic[R]):
         self._running[key] -= 1
         if self._running[key] <= 0:
             del self._running[key]
-        self._flush(key)
+        if self.gather_s:
+            asyncio.get_running_loop().call_later(self.gather_s, self._flush, key)
+        else:
+            self._flush(key)
 
     async def _answer(self, batch: list[tuple[R, asyncio.Future[bytes]]]) -> None:
         self.batches += 1

@@ -72,3 +72,32 @@ async def test_a_failing_batch_is_answered_request_by_request() -> None:
     assert isinstance(bad, RuntimeError)
     with pytest.raises(RuntimeError):
         await batcher.submit(Request(1, b"bad"))
+
+
+async def test_what_a_finished_batchs_clients_send_next_joins_the_following_batch() -> None:
+    """When a batch ends, the next starts `gather_s` later: the request its client sends
+    on receiving the reply (5 ms later, as over a network) joins the one that waited
+    meanwhile, instead of waiting for a batch of its own after it."""
+
+    async def scenario(gather_s: float) -> list[list[bytes]]:
+        seen: list[list[bytes]] = []
+
+        async def run(batch: list[Request]) -> list[bytes]:
+            seen.append([r.body for r in batch])
+            await asyncio.sleep(0.05)
+            return [r.body for r in batch]
+
+        batcher = Batcher(run, window_s=0.001, max_size=100, max_running=1, gather_s=gather_s)
+
+        async def client() -> None:
+            await batcher.submit(Request(1, b"a"))
+            await asyncio.sleep(0.005)
+            await batcher.submit(Request(1, b"a2"))
+
+        first = asyncio.create_task(client())
+        await asyncio.sleep(0.01)  # {a} is running
+        await asyncio.gather(first, batcher.submit(Request(1, b"b")))  # "b" waits for {a}
+        return seen
+
+    assert await scenario(0.05) == [[b"a"], [b"b", b"a2"]]
+    assert await scenario(0.0) == [[b"a"], [b"b"], [b"a2"]]  # without: a batch more
