@@ -46,7 +46,6 @@ from bureau.platform.rating.usage import Usage
 
 from ..billing.tables import usage_records
 from ..catalog.tables import plans
-from ..catalog.versions import PlanVersion, plan_version_at
 from ..db import direct
 from ..db.arrays import id_array
 from ..ledger.posting import post_entries
@@ -213,7 +212,6 @@ async def account_many(conn: AsyncConnection, requests: Sequence[AccountingReque
         {books[owners[s.service_id].entity_id]["1000"] for s in sessions.values() if owners[s.service_id].prepaid},
         {(s.service_id, s.period_start) for s in sessions.values()},
     )
-    tenant = c.tenant_key(conn)
 
     results: list[c.Accounted] = []
     entries_of: list[list[NewEntry]] = []
@@ -231,10 +229,7 @@ async def account_many(conn: AsyncConnection, requests: Sequence[AccountingReque
             continue
         owner = owners[session.service_id]
         code = codes[session.plan_id]
-        version: PlanVersion = await c.past_versions.get(
-            (tenant, code, session.authorized_at),
-            lambda code=code, at=session.authorized_at: plan_version_at(conn, code, at),  # type: ignore[misc]
-        )
+        version = await c.version_at(conn, code, session.authorized_at)
         book = {key: (value, 0) for key, value in books[owner.entity_id].items()}
         main_id = books[owner.entity_id]["1000"]
         entries: list[NewEntry] = []

@@ -57,7 +57,7 @@ from bureau.platform.rating.usage import Meter, Usage
 from ..billing.period import month_of
 from ..catalog.tables import plans
 from ..catalog.taxes import Locale, tax_rates_for
-from ..catalog.versions import PlanVersion
+from ..catalog.versions import PlanVersion, plan_version_at
 from ..db import direct
 from ..db.arrays import id_array
 from ..db.unit import tenant_id_of
@@ -79,7 +79,9 @@ LIVE = ("authorized", "open")
 
 TenantKey = tuple[str, int]  # the database and the tenant's registry id
 account_ids_cache: Cache[tuple[TenantKey, int], dict[str, int]] = Cache(131_072)
-past_versions: Cache[tuple[TenantKey, str, datetime], PlanVersion] = Cache(65_536)
+# Each plan's versions as loaded, with when: see `version_at`.
+_known_versions: Cache[tuple[TenantKey, str], tuple[tuple[datetime, PlanVersion], ...]] = Cache(16_384)
+KNOWN_VERSIONS_PER_PLAN = 8
 # The version in effect now: a new version may start at any moment, so only for seconds.
 current_versions: Cache[tuple[TenantKey, str], PlanVersion] = Cache(4096, ttl_seconds=10.0)
 _tax_rates: Cache[tuple[TenantKey, Locale, str, date], tuple[RatePart, ...]] = Cache(65_536, ttl_seconds=60.0)
@@ -236,6 +238,27 @@ async def owners(conn: AsyncConnection, service_ids: set[int]) -> dict[int, Owne
 
 async def _owner(conn: AsyncConnection, service_id: int) -> Owner:
     return (await owners(conn, {service_id}))[service_id]
+
+
+async def version_at(conn: AsyncConnection, plan_code: str, when: datetime) -> PlanVersion:
+    """The version of a plan in effect at `when`, an instant already past (a session's
+    authorisation), from the versions this process has loaded when one covers it.
+
+    A version loaded at `loaded` covers [effective_from, effective_to), or, open-ended,
+    [effective_from, loaded]: versions are append-only, and one that cuts an open-ended
+    version short may not start in the past (catalog/versions.py), so what was in effect
+    at an instant up to the load stays so. Sessions authorised at different instants
+    share one load instead of one each."""
+    key = (tenant_key(conn), plan_code)
+    known = _known_versions.peek(key) or ()
+    for loaded, version in known:
+        end = version.effective_to
+        if version.effective_from <= when and (when < end if end is not None else when <= loaded):
+            return version
+    loaded = datetime.now(UTC)
+    version = await plan_version_at(conn, plan_code, when)
+    _known_versions.put(key, ((loaded, version), *known)[:KNOWN_VERSIONS_PER_PLAN])
+    return version
 
 
 def time_rate(rates: Sequence[UsageRate]) -> UsageRate | None:
