@@ -171,7 +171,7 @@ async def _bulk(
             f'"{schema}".{table}',
             how_many,
         )
-        return sorted(drawn)
+        return sorted(drawn or ())
 
     template = template_for(EntityKind.SUBSCRIBER)
     entity_ids, customer_ids = await ids("entities", count), await ids("customers", count)
