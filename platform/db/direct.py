@@ -78,6 +78,11 @@ def compile_for(
     return Compiled(compiled.string, names, defaults, processors)
 
 
+# What of SQLAlchemy's asyncpg adapter (2.1) is used: its lock around the driver
+# connection, its lazily begun transaction, and the driver connection itself.
+_ADAPTER_PARTS = ("_execute_mutex", "_transaction", "_start_transaction", "_connection", "_handle_exception")
+
+
 def _translate(conn: AsyncConnection) -> Mapping[str | None, str | None] | None:
     sync = conn.sync_connection
     return sync.get_execution_options().get("schema_translate_map") if sync is not None else None
@@ -96,6 +101,12 @@ async def fetch(conn: AsyncConnection, statement: Executable, params: Mapping[st
     compiled = compile_for(statement, conn.dialect, frozenset(translate.items()))
     args = compiled.params(params)
     adapted = (await conn.get_raw_connection()).dbapi_connection
+    if not all(hasattr(adapted, name) for name in _ADAPTER_PARTS):
+        raise RuntimeError(
+            "SQLAlchemy's asyncpg adapter no longer has "
+            f"{', '.join(n for n in _ADAPTER_PARTS if not hasattr(adapted, n))}: db/direct.py needs updating "
+            "(pyproject pins sqlalchemy 2.1.x for this)"
+        )
     async with adapted._execute_mutex:  # type: ignore[union-attr]
         if adapted._transaction is None:  # type: ignore[union-attr]
             await adapted._start_transaction()  # type: ignore[union-attr]
