@@ -47,7 +47,7 @@ from bureau.platform.rating.usage import Usage
 from ..billing.tables import usage_records
 from ..catalog.tables import plans
 from ..db import direct
-from ..db.arrays import id_array
+from ..db.arrays import id_array, row_params, unnest_rows
 from ..ledger.posting import post_entries
 from ..ledger.rules import MAX_BATCH, NewEntry
 from ..subscribers.tables import services
@@ -107,6 +107,9 @@ def _session(row: Sequence[Any]) -> _Session:
 _SESSION_COLUMNS = [radius_sessions.c[name] for name in _COLUMNS]
 
 
+_PAIR_ROW = {"nas_id": BigInteger, "acct_session_id": Text}
+
+
 def _live_sessions() -> Any:
     """The sessions named by id (`refs`, from a Class) or by (NAS, Acct-Session-Id),
     locked in id order; the caller keeps the live ones.
@@ -120,11 +123,7 @@ def _live_sessions() -> Any:
     """
     by_ref = radius_sessions.alias("r")
     by_pair = radius_sessions.alias("q")
-    pairs = (
-        func.unnest(id_array("nas_ids"), bindparam("acct_ids", type_=ARRAY(Text)))
-        .table_valued("nas_id", "acct_session_id")
-        .render_derived(name="p")
-    )
+    pairs = unnest_rows("p", "p_", _PAIR_ROW)
     found = (
         select(by_pair.c.id)
         .where(
@@ -189,8 +188,7 @@ async def account_many(conn: AsyncConnection, requests: Sequence[AccountingReque
         _live_query,
         {
             "refs": sorted({r.report.session_ref for r in requests if r.report.session_ref}),
-            "nas_ids": [r.nas_id for r in requests],
-            "acct_ids": [r.report.acct_session_id for r in requests],
+            **row_params("p_", _PAIR_ROW, [(r.nas_id, r.report.acct_session_id) for r in requests]),
         },
     )
     by_id = {row[0]: _session(row) for row in live if row[3] in c.LIVE}
@@ -215,7 +213,7 @@ async def account_many(conn: AsyncConnection, requests: Sequence[AccountingReque
 
     results: list[c.Accounted] = []
     entries_of: list[list[NewEntry]] = []
-    usage_rows: list[dict[str, Any]] = []
+    usage_rows: list[tuple[Any, ...]] = []
     usage_added: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for request, session in zip(requests, chosen, strict=True):
         report = request.report
@@ -270,15 +268,9 @@ async def account_many(conn: AsyncConnection, requests: Sequence[AccountingReque
                 mains[main_id] = main
                 exhausted = session.reserved_micros == 0 and main == 0
             else:
+                source = f"session:{session.id}:{seconds}:{octets_in}:{octets_out}"
                 usage_rows.append(
-                    {
-                        "service_id": session.service_id,
-                        "source": f"session:{session.id}:{seconds}:{octets_in}:{octets_out}",
-                        "started_at": report.event_time,
-                        "seconds": delta.seconds,
-                        "octets_in": delta.octets_in,
-                        "octets_out": delta.octets_out,
-                    }
+                    (session.service_id, source, report.event_time, delta.seconds, delta.octets_in, delta.octets_out)
                 )
             usage[key] = usage[key] + delta
             added = usage_added[key]
@@ -372,14 +364,38 @@ async def _post(conn: AsyncConnection, entries_of: list[list[NewEntry]]) -> list
     return out
 
 
+_SESSION_ROW = {"id": BigInteger, **{name: radius_sessions.c[name].type for name in _WRITTEN}}
+_USAGE_ROW = {
+    "service_id": BigInteger,
+    "period_start": Date,
+    "seconds": BigInteger,
+    "octets_in": BigInteger,
+    "octets_out": BigInteger,
+    "paid": BigInteger,
+}
+_RECORD_ROW = {
+    "service_id": BigInteger,
+    "source": Text,
+    "started_at": DateTime(timezone=True),
+    "seconds": BigInteger,
+    "octets_in": BigInteger,
+    "octets_out": BigInteger,
+}
+_PACKET_ROW = {
+    "session_id": BigInteger,
+    "nas_id": BigInteger,
+    "received_at": DateTime(timezone=True),
+    "status_type": Integer,
+    "acct_session_id": Text,
+    "attributes": JSONB,
+    "entry_ids": Text,  # each a bigint[] literal: arrays of arrays cannot be ragged
+    "outcome": Text,
+}
+
+
 def _session_updates() -> Any:
-    """UPDATE of the sessions bound as arrays, one element per session (`_WRITTEN`)."""
-    types = {name: radius_sessions.c[name].type for name in _WRITTEN}
-    rows = (
-        func.unnest(id_array("s_id"), *[bindparam(f"s_{name}", type_=ARRAY(types[name])) for name in _WRITTEN])
-        .table_valued("id", *_WRITTEN)
-        .render_derived(name="u")
-    )
+    """UPDATE of the sessions bound as `s_` arrays, one element per session (`_WRITTEN`)."""
+    rows = unnest_rows("u", "s_", _SESSION_ROW)
     return (
         update(radius_sessions)
         .where(radius_sessions.c.id == rows.c.id)
@@ -388,27 +404,9 @@ def _session_updates() -> Any:
     )
 
 
-def _session_params(touched: list[_Session]) -> dict[str, Any]:
-    touched = sorted(touched, key=lambda s: s.id)
-    params: dict[str, Any] = {"s_id": [s.id for s in touched]}
-    for name in _WRITTEN:
-        params[f"s_{name}"] = [getattr(s, name) for s in touched]
-    return params
-
-
 def _usage_updates() -> Any:
-    rows = (
-        func.unnest(
-            id_array("u_services"),
-            bindparam("u_periods", type_=ARRAY(Date)),
-            id_array("u_seconds"),
-            id_array("u_octets_in"),
-            id_array("u_octets_out"),
-            id_array("u_paid"),
-        )
-        .table_valued("service_id", "period_start", "seconds", "octets_in", "octets_out", "paid")
-        .render_derived(name="u")
-    )
+    """UPDATE adding the `u_` arrays' usage to each (service, period)."""
+    rows = unnest_rows("u", "u_", _USAGE_ROW)
     return (
         update(service_usage)
         .where(service_usage.c.service_id == rows.c.service_id, service_usage.c.period_start == rows.c.period_start)
@@ -422,86 +420,13 @@ def _usage_updates() -> Any:
     )
 
 
-def _usage_record_inserts() -> Any:
-    rows = (
-        func.unnest(
-            id_array("services"),
-            bindparam("sources", type_=ARRAY(Text)),
-            bindparam("started", type_=ARRAY(DateTime(timezone=True))),
-            id_array("seconds"),
-            id_array("octets_in"),
-            id_array("octets_out"),
-        )
-        .table_valued("service_id", "source", "started_at", "seconds", "octets_in", "octets_out")
-        .render_derived(name="r")
-    )
-    columns = ["service_id", "source", "started_at", "seconds", "octets_in", "octets_out"]
-    return (
-        pg_insert(usage_records)
-        .from_select(columns, select(*[rows.c[name] for name in columns]))
-        .on_conflict_do_nothing(constraint="uq_usage_records_source")
-    )
-
-
-_insert_usage_records = _usage_record_inserts()
-
-
-def _usage_params(added: dict[tuple[int, date], list[int]]) -> dict[str, Any]:
-    ordered = sorted(added.items())
-    return {
-        "u_services": [s for (s, _), _ in ordered],
-        "u_periods": [p for (_, p), _ in ordered],
-        "u_seconds": [v[0] for _, v in ordered],
-        "u_octets_in": [v[1] for _, v in ordered],
-        "u_octets_out": [v[2] for _, v in ordered],
-        "u_paid": [v[3] for _, v in ordered],
-    }
-
-
-async def _write_usage_records(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await direct.fetch(
-            conn,
-            _insert_usage_records,
-            {
-                "services": [r["service_id"] for r in rows],
-                "sources": [r["source"] for r in rows],
-                "started": [r["started_at"] for r in rows],
-                "seconds": [r["seconds"] for r in rows],
-                "octets_in": [r["octets_in"] for r in rows],
-                "octets_out": [r["octets_out"] for r in rows],
-            },
-        )
-
-
 def _packet_inserts() -> Any:
-    rows = (
-        func.unnest(
-            id_array("sessions"),
-            id_array("nas_ids"),
-            bindparam("received", type_=ARRAY(DateTime(timezone=True))),
-            bindparam("statuses", type_=ARRAY(Integer)),
-            bindparam("acct_ids", type_=ARRAY(Text)),
-            bindparam("attributes", type_=ARRAY(JSONB)),
-            bindparam("entries", type_=ARRAY(Text)),  # each a bigint[] literal: arrays are not ragged
-            bindparam("outcomes", type_=ARRAY(Text)),
-        )
-        .table_valued(
-            "session_id", "nas_id", "received_at", "status_type", "acct_session_id", "attributes", "entries", "outcome"
-        )
-        .render_derived(name="k")
-    )
+    """INSERT of the stored packets bound as `k_` arrays."""
+    rows = unnest_rows("k", "k_", _PACKET_ROW)
     return insert(accounting_packets).from_select(
-        ["session_id", "nas_id", "received_at", "status_type", "acct_session_id", "attributes", "entry_ids", "outcome"],
+        list(_PACKET_ROW),
         select(
-            rows.c.session_id,
-            rows.c.nas_id,
-            rows.c.received_at,
-            rows.c.status_type,
-            rows.c.acct_session_id,
-            rows.c.attributes,
-            cast(rows.c.entries, ARRAY(BigInteger)),
-            rows.c.outcome,
+            *[cast(rows.c[name], ARRAY(BigInteger)) if name == "entry_ids" else rows.c[name] for name in _PACKET_ROW]
         ),
     )
 
@@ -513,6 +438,11 @@ def _final_writes() -> Any:
 
 
 _write_all = _final_writes()
+_insert_usage_records = (
+    pg_insert(usage_records)
+    .from_select(list(_RECORD_ROW), select(*unnest_rows("r", "r_", _RECORD_ROW).c))
+    .on_conflict_do_nothing(constraint="uq_usage_records_source")
+)
 
 
 async def _write(
@@ -522,15 +452,27 @@ async def _write(
     requests: Sequence[AccountingRequest],
     results: Sequence[c.Accounted],
 ) -> None:
-    params = _session_params(touched) | _usage_params(added)
-    params |= {
-        "sessions": [r.session_id for r in results],
-        "nas_ids": [r.nas_id for r in requests],
-        "received": [r.received_at for r in requests],
-        "statuses": [int(r.report.status) for r in requests],
-        "acct_ids": [r.report.acct_session_id for r in requests],
-        "attributes": [dict(r.report.attributes) for r in requests],
-        "entries": ["{" + ",".join(map(str, r.entry_ids)) + "}" for r in results],
-        "outcomes": [r.outcome for r in results],
-    }
+    sessions = sorted(touched, key=lambda s: s.id)
+    params = row_params("s_", _SESSION_ROW, [(s.id, *(getattr(s, name) for name in _WRITTEN)) for s in sessions])
+    params |= row_params("u_", _USAGE_ROW, [(service, period, *v) for (service, period), v in sorted(added.items())])
+    packets = [
+        (
+            result.session_id,
+            request.nas_id,
+            request.received_at,
+            int(request.report.status),
+            request.report.acct_session_id,
+            dict(request.report.attributes),
+            "{" + ",".join(map(str, result.entry_ids)) + "}",
+            result.outcome,
+        )
+        for request, result in zip(requests, results, strict=True)
+    ]
+    params |= row_params("k_", _PACKET_ROW, packets)
     await direct.fetch(conn, _write_all, params)
+
+
+async def _write_usage_records(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
+    """Post-paid usage, one record per new counter state (in `_RECORD_ROW`'s order)."""
+    if rows:
+        await direct.fetch(conn, _insert_usage_records, row_params("r_", _RECORD_ROW, rows))

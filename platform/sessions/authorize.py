@@ -18,7 +18,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Text, any_, bindparam, case, func, insert, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Text,
+    any_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,7 +42,7 @@ from ..catalog.radius import RadiusOptions
 from ..catalog.tables import plans
 from ..catalog.versions import PlanVersion, plan_version_at
 from ..db import direct
-from ..db.arrays import id_array
+from ..db.arrays import id_array, row_params, unnest_rows
 from ..ledger.posting import post_entries
 from ..ledger.rules import MAX_BATCH, NewEntry
 from ..ledger.tables import account_balances
@@ -86,22 +99,21 @@ _lock_logins = select(services.c.id).where(_RADIUS_LOGIN, _by_logins).order_by(s
 _contexts = _context_query().where(_RADIUS_LOGIN, _by_logins).order_by(services.c.id)
 
 
+_NEW_SESSION_ROW = {
+    "service_id": BigInteger,
+    "nas_id": BigInteger,
+    "login": Text,
+    "prepaid": Boolean,
+    "plan_id": BigInteger,
+    "reserved": BigInteger,
+}
+
+
 def _new_sessions() -> Any:
     """INSERT of the accepted logins' sessions. The rows are inserted in the order given
     (ORDER BY the ordinality), so the identity draws their ids in that order: the ids
     returned, sorted, are the sessions of the logins in order."""
-    rows = (
-        func.unnest(
-            id_array("services"),
-            id_array("nas_ids"),
-            bindparam("logins", type_=ARRAY(Text)),
-            bindparam("prepaid", type_=ARRAY(Boolean)),
-            id_array("plans"),
-            id_array("reserved"),
-        )
-        .table_valued("service_id", "nas_id", "login", "prepaid", "plan_id", "reserved", with_ordinality="n")
-        .render_derived(name="r")
-    )
+    rows = unnest_rows("r", "n_", _NEW_SESSION_ROW, ordinality="n")
     columns = ["service_id", "nas_id", "login", "prepaid", "plan_id", "period_start", "authorized_at"]
     columns += ["reserved_micros", "reservations"]
     return (
@@ -329,14 +341,23 @@ async def authorize_logins(
             conn,
             _insert_sessions,
             {
-                "services": [r.context.service_id for r in chosen],
-                "nas_ids": [r.nas_id for r in chosen],
-                "logins": [r.context.login for r in chosen],
-                "prepaid": [r.context.owner.prepaid for r in chosen],
-                "plans": [r.context.owner.plan_id for r in chosen],
                 "period": period.start,
                 "now": now,
-                "reserved": [reserve for _, reserve, _ in accepted],
+                **row_params(
+                    "n_",
+                    _NEW_SESSION_ROW,
+                    [
+                        (
+                            r.context.service_id,
+                            r.nas_id,
+                            r.context.login,
+                            r.context.owner.prepaid,
+                            r.context.owner.plan_id,
+                            reserve,
+                        )
+                        for r, (_, reserve, _) in zip(chosen, accepted, strict=True)
+                    ],
+                ),
             },
         )
         session_ids = sorted(row[0] for row in made)  # drawn in the rows' order: see _new_sessions

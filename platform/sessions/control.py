@@ -43,7 +43,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Text, any_, bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, Date, Text, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import URL
@@ -59,7 +59,7 @@ from ..catalog.tables import plans
 from ..catalog.taxes import Locale, tax_rates_for
 from ..catalog.versions import PlanVersion, plan_version_at
 from ..db import direct
-from ..db.arrays import id_array
+from ..db.arrays import id_array, row_params, unnest_rows
 from ..db.unit import tenant_id_of
 from ..ledger.chart import SESSIONS
 from ..ledger.entities import isp_entity
@@ -276,17 +276,16 @@ _main_balances = (
 )
 
 
+_USAGE_KEY = {"service_id": BigInteger, "period_start": Date}
+
+
 def _balances_and_usage() -> Any:
     """The main balance rows locked (one shard each; in id order, so no deadlocks) and
     read, then the period usage of each (service, period), rows made if missing, locked
     in order (`u` waits for `m`, so always in that order); in one round trip, each
     answered as column arrays in matching order."""
     locked = _main_balances.cte("m")
-    pairs = (
-        func.unnest(id_array("services"), bindparam("periods", type_=ARRAY(Date)))
-        .table_valued("service_id", "period_start")
-        .render_derived(name="p")
-    )
+    pairs = unnest_rows("p", "q_", _USAGE_KEY)
     after_locking = select(func.count()).select_from(locked).scalar_subquery() >= 0
     made = pg_insert(service_usage).from_select(
         ["service_id", "period_start"], select(pairs.c.service_id, pairs.c.period_start).where(after_locking)
@@ -324,11 +323,7 @@ async def balances_and_usage(
     row = await direct.fetch_one(
         conn,
         _balances_usage,
-        {
-            "ids": sorted(main_ids),
-            "services": [k[0] for k in ordered],
-            "periods": [k[1] for k in ordered],
-        },
+        {"ids": sorted(main_ids), **row_params("q_", _USAGE_KEY, ordered)},
     )
     accounts_, balances, services_, periods, seconds, octets_in, octets_out, bands = (value or [] for value in row)
     mains = {account: int(balance) for account, balance in zip(accounts_, balances, strict=True)}
