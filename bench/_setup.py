@@ -11,9 +11,10 @@ import os
 import platform
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -104,3 +105,22 @@ async def server_facts(url: str, settings: tuple[str, ...]) -> tuple[dict[str, s
         return facts, parent_pid(backend)
     finally:
         await engine.dispose()
+
+
+async def reserve_ids(raw: Any, schema: str, table: str, count: int) -> list[int]:
+    """`count` ids drawn from a tenant table's identity sequence, as inserts would draw
+    them (`raw`: asyncpg's connection, `schema`: from `routing.schema_name`)."""
+    ids = await raw.fetchval(
+        "SELECT array_agg(nextval(pg_get_serial_sequence($1, 'id'))) FROM generate_series(1, $2)",
+        f'"{schema}".{table}',
+        count,
+    )
+    return sorted(ids or ())
+
+
+async def copy_rows(
+    raw: Any, schema: str, rows: Mapping[str, Sequence[tuple[Any, ...]]], columns: Mapping[str, Sequence[str]]
+) -> None:
+    """COPY each table's rows (in the order given: parents first) into the tenant schema."""
+    for table, records in rows.items():
+        await raw.copy_records_to_table(table, records=records, columns=columns[table], schema_name=schema)

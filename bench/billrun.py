@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from _setup import database, machine, server_facts, server_jiffies
+from _setup import copy_rows, database, machine, reserve_ids, server_facts, server_jiffies
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -155,16 +155,6 @@ async def _setup(conn: AsyncConnection, suffix: str) -> Setup:
     return Setup(isp.id, isp_accounts["3900"], plan_ids, isp_realm, seller.id, seller.entity_id, reseller_realm)
 
 
-async def _reserve_ids(raw: Any, schema: str, table: str, count: int) -> list[int]:
-    """`count` ids drawn from the table's identity sequence, as inserts would draw them."""
-    ids = await raw.fetchval(
-        "SELECT array_agg(nextval(pg_get_serial_sequence($1, 'id'))) FROM generate_series(1, $2)",
-        f'"{schema}".{table}',
-        count,
-    )
-    return sorted(ids)
-
-
 def _plan_of(n: int) -> str:
     slot = n % 10
     return "dsl-10" if slot < 5 else ("dial-hourly" if slot < 7 else "box-monthly")
@@ -192,10 +182,10 @@ async def _bulk(
     raw = (await conn.get_raw_connection()).driver_connection  # in the unit's transaction (begun above)
     rng = random.Random(f"billrun-{tenant.slug}")
     template = template_for(EntityKind.SUBSCRIBER)
-    entity_ids = await _reserve_ids(raw, schema, "entities", count)
-    account_ids = await _reserve_ids(raw, schema, "accounts", count * len(template))
-    customer_ids = await _reserve_ids(raw, schema, "customers", count)
-    service_ids = await _reserve_ids(raw, schema, "services", count)
+    entity_ids = await reserve_ids(raw, schema, "entities", count)
+    account_ids = await reserve_ids(raw, schema, "accounts", count * len(template))
+    customer_ids = await reserve_ids(raw, schema, "customers", count)
+    service_ids = await reserve_ids(raw, schema, "services", count)
     rows: dict[str, list[tuple[Any, ...]]] = {
         "entities": [],
         "accounts": [],
@@ -310,8 +300,7 @@ async def _bulk(
         "service_periods": ("service_id", "plan_id", "started_at", "ended_at"),
         "usage_records": ("service_id", "source", "started_at", "seconds", "octets_in", "octets_out"),
     }
-    for table, records in rows.items():
-        await raw.copy_records_to_table(table, records=records, columns=columns[table], schema_name=schema)
+    await copy_rows(raw, schema, rows, columns)
     return prepaid_mains
 
 

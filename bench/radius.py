@@ -74,7 +74,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from _setup import database, machine, server_facts
+from _setup import copy_rows, database, machine, reserve_ids, server_facts
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -165,17 +165,15 @@ async def _bulk(
     plan_id = (await plans.get_plan(conn, PLAN)).id
     raw: Any = (await conn.get_raw_connection()).driver_connection  # asyncpg's, in the unit's transaction
 
-    async def ids(table: str, how_many: int) -> list[int]:
-        drawn = await raw.fetchval(
-            "SELECT array_agg(nextval(pg_get_serial_sequence($1, 'id'))) FROM generate_series(1, $2)",
-            f'"{schema}".{table}',
-            how_many,
-        )
-        return sorted(drawn or ())
-
     template = template_for(EntityKind.SUBSCRIBER)
-    entity_ids, customer_ids = await ids("entities", count), await ids("customers", count)
-    service_ids, account_ids = await ids("services", count), iter(await ids("accounts", count * len(template)))
+    entity_ids, customer_ids = (
+        await reserve_ids(raw, schema, "entities", count),
+        await reserve_ids(raw, schema, "customers", count),
+    )
+    service_ids, account_ids = (
+        await reserve_ids(raw, schema, "services", count),
+        iter(await reserve_ids(raw, schema, "accounts", count * len(template))),
+    )
     rows: dict[str, list[tuple[Any, ...]]] = {
         t: [] for t in ("entities", "accounts", "account_balances", "customers", "services", "service_periods")
     }
@@ -204,8 +202,8 @@ async def _bulk(
     # A tenant in operation has session history: the tables the run reads are not empty, so
     # PostgreSQL plans for tables of their real size (a plan made over an empty table
     # would scan it whole; in operation autovacuum's ANALYZE replans as tables grow).
-    session_ids = iter(await ids("radius_sessions", count * HISTORY))
-    packet_ids = iter(await ids("accounting_packets", count * HISTORY * 2))
+    session_ids = iter(await reserve_ids(raw, schema, "radius_sessions", count * HISTORY))
+    packet_ids = iter(await reserve_ids(raw, schema, "accounting_packets", count * HISTORY * 2))
     rows["radius_sessions"], rows["accounting_packets"] = [], []
     period = PRICES_FROM.date()
     for n in range(count):
@@ -268,8 +266,7 @@ async def _bulk(
         "services": ("id", "customer_id", "kind", "login", "plan_id", "state", "password_hash", "password_secret"),
         "service_periods": ("service_id", "plan_id", "started_at", "ended_at"),
     }
-    for table, records in rows.items():
-        await raw.copy_records_to_table(table, records=records, columns=columns[table], schema_name=schema)
+    await copy_rows(raw, schema, rows, columns)
     return mains
 
 
