@@ -37,16 +37,16 @@ caused, in the same transaction as its effects.
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Date, Text, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bureau.platform.catalog.tax import RatePart, tax_line
@@ -87,14 +87,21 @@ current_versions: Cache[tuple[TenantKey, str], PlanVersion] = Cache(4096, ttl_se
 _tax_rates: Cache[tuple[TenantKey, Locale, str, date], tuple[RatePart, ...]] = Cache(65_536, ttl_seconds=60.0)
 
 
-@lru_cache(maxsize=64)
-def _database(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
+# By engine, not by URL: a URL hashes by rendering itself, which costs more than the
+# lookups this key serves.
+_databases: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def _database(engine: Engine) -> str:
+    name = _databases.get(engine)
+    if name is None:
+        name = _databases[engine] = engine.url.render_as_string(hide_password=True)
+    return name
 
 
 def tenant_key(conn: AsyncConnection) -> TenantKey:
     """Whose cache entry: the tenant, in this database (a process may reach several)."""
-    return (_database(conn.engine.url), tenant_id_of(conn))
+    return (_database(conn.sync_engine), tenant_id_of(conn))
 
 
 class Status(enum.IntEnum):
