@@ -13,12 +13,12 @@ import typer
 from rich.markup import escape
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bureau.platform.crypto.keys import secret_box
 from bureau.platform.crypto.secretbox import SecretBox
 from bureau.platform.ledger.entities import isp_entity
 from bureau.platform.money import format_amount
 from bureau.platform.settings import SettingsError, load_settings
 from bureau.platform.subscribers import customers, services
-from bureau.secrets import secret_box
 
 from ._common import amount_micros, fail, out, print_json, with_tenant
 

@@ -9,9 +9,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bureau.platform.crypto.keys import secret_box
 from bureau.platform.settings import SettingsError, load_settings
 from bureau.platform.subscribers.importing import MAX_BYTES, ImportFailed, ImportReport, import_subscribers
-from bureau.secrets import secret_box
 from bureau.tenants import lifecycle, routing
 
 from ._common import actor, err, fail, out, print_json, with_engine

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bureau.platform.crypto.keys import radius_class_key, secret_box
 from bureau.platform.db.engine import create_engine
 from bureau.platform.ledger.entities import isp_entity
 from bureau.platform.money import format_amount
@@ -21,7 +22,6 @@ from bureau.radius_proxy import gc_tuning
 from bureau.radius_proxy.admin import SessionNotLive, disconnect_session
 from bureau.radius_proxy.server import RadiusServer
 from bureau.runtime import database_url
-from bureau.secrets import radius_class_key, secret_box
 from bureau.tenants import lifecycle
 
 from ._common import EXPECTED, fail, out, print_json, with_engine, with_tenant

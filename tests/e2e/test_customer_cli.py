@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bureau.platform.catalog import classes, plans
 from bureau.platform.crypto import passwords
+from bureau.platform.crypto.keys import KEY_ID
 from bureau.platform.crypto.secretbox import SecretBox
 from bureau.platform.subscribers import customers, resellers, services
 from bureau.platform.subscribers.tables import services as services_table
-from bureau.secrets import KEY_ID
 from bureau.tenants import lifecycle
 from bureau.tenants.routing import tenant_unit
 

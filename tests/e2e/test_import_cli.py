@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bureau.platform.catalog.plans import create_category, create_plan
+from bureau.platform.crypto.keys import KEY_ID
 from bureau.platform.crypto.secretbox import SecretBox
 from bureau.platform.subscribers.resellers import add_realm
 from bureau.platform.subscribers.services import secret_context
 from bureau.platform.subscribers.tables import customers, services
-from bureau.secrets import KEY_ID
 from bureau.tenants.routing import tenant_unit
 
 Bureau = Any  # the run_bureau fixture of tests/e2e/conftest.py

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bureau.platform.crypto.keys import key_path, secret_box, secret_key
 from bureau.platform.settings import SettingsError, load_settings
-from bureau.secrets import key_path, secret_box, secret_key
 
 
 @pytest.fixture(autouse=True)

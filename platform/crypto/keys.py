@@ -16,8 +16,8 @@ import os
 import stat
 from pathlib import Path
 
-from bureau.platform.crypto.secretbox import SecretBox
-from bureau.platform.settings import Settings, SettingsError, decode_secret_key
+from ..settings import Settings, SettingsError, decode_secret_key
+from .secretbox import SecretBox
 
 KEY_FILE = "secret.key"
 KEY_ID = 1
