@@ -37,6 +37,7 @@ from bureau.platform.ledger.posting import post_entry
 from bureau.platform.ledger.rules import NewEntry, credit, debit
 from bureau.platform.money import parse_decimal_micros
 from bureau.platform.nas import registry
+from bureau.platform.provisioning import targets
 from bureau.platform.rating.tariff import GIGABYTE, HOUR, UsageRate
 from bureau.platform.rating.usage import Meter, Usage
 from bureau.platform.subscribers import customers, resellers, services
@@ -100,6 +101,27 @@ BOB_PAID = 20 * DOLLAR
 ADDRESS = customers.Address(country="US", state="CA", city="Springfield", postal_code="94000", lines=("1 Main St",))
 
 
+EXTRA_SERVICES = (
+    (services.ServiceKind.MAILBOX, "alice@demo.example"),
+    (services.ServiceKind.DOMAIN, "alice-shop.example"),
+)
+TARGETS: tuple[tuple[str, str, dict[str, object]], ...] = (
+    ("unix", "unix", {"kinds": ["radius_login"]}),  # passwd and shadow of the RADIUS logins
+    ("radius", "radius_users", {}),  # a FreeRADIUS users file
+    ("mail", "sendmail", {}),  # virtusertable and sendmail.cw
+    (
+        "dns",
+        "bind",
+        {
+            "primary_ns": "ns1.demo.example",
+            "hostmaster": "hostmaster@demo.example",
+            "address": "192.0.2.10",
+            "mx_host": "mail.demo.example",
+        },
+    ),
+)
+
+
 @dataclass
 class DemoReport:
     tenant: str = SLUG
@@ -111,7 +133,7 @@ async def _once(report: DemoReport, what: str, find: Callable[[], Awaitable[T]],
     """`find()` it, or `make()` it when the lookup says it does not exist."""
     try:
         found = await find()
-    except (CatalogNotFound, SubscriberNotFound, EntityNotFound):
+    except (CatalogNotFound, SubscriberNotFound, EntityNotFound, targets.TargetNotFound):
         made = await make()
         report.created.append(what)
         return made
@@ -135,7 +157,30 @@ async def seed_demo(engine: AsyncEngine, box: SecretBox, *, now: datetime | None
         await _subscribers(conn, report, box, month)
         await _past_month(conn, report, month)
         await _nas(conn, report, box)
+        await _provisioning(conn, report, box)
     return report
+
+
+async def _provisioning(conn: AsyncConnection, report: DemoReport, box: SecretBox) -> None:
+    """Alice's mailbox and web domain, and file targets under <data folder>/exports/demo/,
+    which the worker of `bureau up` fills within seconds (docs/provisioning.md)."""
+    for kind, login in EXTRA_SERVICES:
+        try:
+            await services.find_service(conn, kind, login)
+            report.existing.append(f"{kind.value} {login}")
+        except SubscriberNotFound:
+            service = await services.add_service(
+                conn, box, customer="alice@demo.example", kind=kind, login=login, plan="prepaid-hourly"
+            )
+            await services.change_service_state(conn, service.id, services.ServiceState.ACTIVE)
+            report.created.append(f"{kind.value} {login}")
+    for name, format_name, options in TARGETS:
+        await _once(
+            report,
+            f"export target {name} ({format_name})",
+            partial(targets.get_target, conn, name),
+            partial(targets.add_target, conn, name, format_name, options),
+        )
 
 
 async def _catalog(conn: AsyncConnection, report: DemoReport) -> None:

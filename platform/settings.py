@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     radius_dictionaries: str = Field(
         "", description="paths of FreeRADIUS-format dictionary files to load besides Bureau's, separated by ':'"
     )
+    exports_dir: Path | None = Field(
+        None, description="a folder for provisioning exports (a sub-folder per tenant), or unset for DATA_DIR/exports"
+    )
     broker_url: str | None = Field(None, description="an amqp:// or redis:// URL, or unset for PostgreSQL")
     secret_key: SecretStr | None = Field(
         None, description="base64 of 32 random bytes (e.g. `openssl rand -base64 32`), or unset for a generated key"
@@ -116,3 +119,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(_env_file=env_file, **overrides)
     except ValidationError as exc:
         raise SettingsError("\n".join(_describe(dict(e)) for e in exc.errors())) from None
+
+
+def exports_root(settings: Settings, tenant_slug: str) -> Path:
+    """Where a tenant's export targets write their files (each under its own folder)."""
+    return (settings.exports_dir or settings.data_dir / "exports") / tenant_slug

@@ -6,7 +6,21 @@ import typer
 
 import bureau
 
-from . import account, billing, catalog, checks, customers, importing, radius, resellers, server, tenant, vouchers
+from . import (
+    account,
+    billing,
+    catalog,
+    checks,
+    customers,
+    importing,
+    provisioning,
+    radius,
+    resellers,
+    server,
+    tenant,
+    vouchers,
+    worker,
+)
 from ._common import out, with_engine
 
 app = typer.Typer(
@@ -44,6 +58,9 @@ app.command("radius")(radius.radius)
 app.add_typer(radius.nas_app, name="nas")
 app.add_typer(radius.session_app, name="session")
 app.add_typer(radius.proxy_app, name="realm-proxy")
+app.add_typer(worker.app, name="worker")
+app.add_typer(provisioning.app, name="target")
+app.command("provision")(provisioning.provision)
 
 
 @app.command()

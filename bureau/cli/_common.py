@@ -26,6 +26,8 @@ from bureau.platform.ledger.errors import LedgerError
 from bureau.platform.money import MoneyError, parse_decimal_micros
 from bureau.platform.nas.downstream import DownstreamError
 from bureau.platform.nas.registry import NasError
+from bureau.platform.provisioning.formats.base import FormatError
+from bureau.platform.provisioning.targets import TargetError
 from bureau.platform.rating.errors import RatingError
 from bureau.platform.settings import SettingsError, load_settings
 from bureau.platform.subscribers.errors import SubscriberError
@@ -51,6 +53,8 @@ EXPECTED = (
     NasError,
     DictionaryError,
     DownstreamError,
+    TargetError,
+    FormatError,
 )
 
 out = Console(highlight=False, soft_wrap=True)

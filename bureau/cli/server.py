@@ -17,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bureau.app import create_app
 from bureau.demo import seed_demo
 from bureau.platform.audit import chain
+from bureau.platform.crypto.keys import secret_box
 from bureau.platform.db.engine import create_engine
 from bureau.platform.settings import Settings, load_settings
 from bureau.radius_proxy import gc_tuning
 from bureau.runtime import database_url
-from bureau.secrets import secret_box
 from bureau.tenants import lifecycle, migrate, routing
+from bureau.workers import app as workers
+from bureau.workers.broker import broker_kind
 
 from ._common import EXPECTED, err, fail, out
 from .radius import radius_server
@@ -104,6 +106,8 @@ async def _up(url: str, settings: Settings, *, demo: bool) -> None:
         out.print("        bob@northnet.example / bob-secret; NAS 127.0.0.1 and ::1, secret testing123")
         out.print("  demo: try `bureau account show --tenant demo alice@demo.example`")
     sealer = asyncio.create_task(_seal_forever(engine))
+    broker, worker = workers.in_process(settings.broker_url, url, settings)
+    out.print(f"worker: {workers.IN_PROCESS_THREADS} threads on the {broker_kind(settings.broker_url)} broker")
     radius = radius_server(engine, settings)
     await radius.start()
     gc_tuning.quieten()
@@ -115,6 +119,8 @@ async def _up(url: str, settings: Settings, *, demo: bool) -> None:
     try:
         await _serve_http(engine, settings, metrics)
     finally:
+        await asyncio.to_thread(worker.stop)
+        broker.close()
         await radius.stop()
         sealer.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -25,6 +25,8 @@ from ..catalog.plans import Plan, PlanStatus, get_plan
 from ..catalog.tables import plans
 from ..crypto import passwords
 from ..crypto.secretbox import SecretBox
+from ..crypto.unix_crypt import random_salt, sha512_crypt
+from ..provisioning.changes import services_changed
 from . import history
 from .customers import Customer, get_customer
 from .errors import Duplicate, InvalidStateChange, InvalidSubscriberValue, NotFound, RealmMismatch
@@ -190,6 +192,7 @@ def _sealed(box: SecretBox, kind: str, login: str, password: str) -> dict[str, A
     return {
         "password_hash": passwords.hash_password(password),
         "password_secret": box.encrypt(password.encode(), secret_context(kind, login)),
+        "password_crypt": sha512_crypt(password, random_salt()),  # what exports hold (shadow, LDAP)
     }
 
 
@@ -293,6 +296,7 @@ async def change_service_state(
         after=target.value,
         at=when.isoformat(),
     )
+    await services_changed(conn)
     return await get_service(conn, service_id)
 
 
@@ -323,6 +327,7 @@ async def change_plan(conn: AsyncConnection, service_id: int, plan: str, *, at: 
         after=plan,
         at=when.isoformat(),
     )
+    await services_changed(conn)
     return await get_service(conn, service_id)
 
 
@@ -334,3 +339,4 @@ async def reset_password(conn: AsyncConnection, box: SecretBox, service_id: int,
     sealed = _sealed(box, before.kind.value, before.login, passwords.check_password(password))
     await conn.execute(update(services).where(services.c.id == service_id).values(**sealed, updated_at=func.now()))
     await audit.record(conn, "subscribers.service.reset_password", f"service:{service_id}", key_id=box.key_id)
+    await services_changed(conn)

@@ -95,6 +95,7 @@ services = Table(
     Column("state", Text, nullable=False, server_default="pending"),
     Column("password_hash", Text),
     Column("password_secret", LargeBinary),
+    Column("password_crypt", Text),  # SHA-512 crypt(3), for exports (migration t0009)
     Column("quota_mb", Integer),
     created_at(),
     updated_at(),

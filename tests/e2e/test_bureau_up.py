@@ -23,6 +23,9 @@ START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30
 
 
+EXPORT_TIMEOUT_S = 15.0
+
+
 def start_up(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "bureau", "up", "--demo"],
@@ -119,6 +122,23 @@ def test_bureau_up_serves_health_seeds_the_demo_and_owns_its_data_folder(
         verified = run_bureau("audit", "verify", env=env)
         assert verified.returncode == 0, verified.stderr
         assert "demo: ok" in verified.stdout
+
+        # The in-process worker provisions the demo's file targets within seconds.
+        exports = data_dir / "exports" / "demo"
+        expected = {
+            exports / "unix" / "passwd": "alice.demo.example:x:",
+            exports / "unix" / "shadow": "alice.demo.example:$6$",
+            exports / "radius" / "users": '"alice@demo.example"',
+            exports / "mail" / "virtusertable": "alice@demo.example\talice.demo.example",
+            exports / "dns" / "db.alice-shop.example": "192.0.2.10",
+        }
+        deadline = time.monotonic() + EXPORT_TIMEOUT_S
+        while not all(path.exists() and text in path.read_text() for path, text in expected.items()):
+            assert time.monotonic() < deadline, f"demo exports not written in {EXPORT_TIMEOUT_S} s: {expected}"
+            time.sleep(0.2)
+        assert '"bob@northnet.example"' in (exports / "radius" / "users").read_text()
+        dry = run_bureau("provision", "--tenant", "demo", "--dry-run", env=env, check=True)
+        assert dry.stdout.count("no change") == 4, dry.stdout
     finally:
         output = stop(process)
     assert process.returncode == 0, output

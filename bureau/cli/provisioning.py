@@ -1,0 +1,141 @@
+"""`bureau target …` and `bureau provision`: export targets and exporting to them (docs/provisioning.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bureau.platform.crypto.keys import secret_box
+from bureau.platform.provisioning import export, targets
+from bureau.platform.provisioning.formats.base import FORMATS
+from bureau.platform.provisioning.targets import Target
+from bureau.platform.settings import exports_root, load_settings
+
+from ._common import fail, out, print_json, with_tenant
+
+app = typer.Typer(help="Export targets: where a tenant's services are provisioned.", no_args_is_help=True)
+
+TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant slug.")]
+NameArg = Annotated[str, typer.Argument(help="Target name (lower-case letters, digits, _ and -).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (stable keys).")]
+
+
+def _target_dict(target: Target) -> dict[str, Any]:
+    return {
+        "name": target.name,
+        "format": target.format,
+        "options": dict(target.options),
+        "folder": target.folder,
+        "enabled": target.enabled,
+        "on_unbilled": target.on_unbilled.value,
+    }
+
+
+def _options(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"--options: not JSON ({exc.msg} at character {exc.pos})")
+    if not isinstance(value, dict):
+        fail("--options: must be a JSON object such as '{\"gid\": 100}'")
+    return value
+
+
+@app.command("add")
+def add(
+    name: NameArg,
+    tenant: TenantOpt,
+    format_name: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(sorted(FORMATS))}.")],
+    options: Annotated[str, typer.Option(help="The format's options as a JSON object.")] = "{}",
+    folder: Annotated[
+        str | None, typer.Option(help="Folder under the tenant's exports root (default: the name).")
+    ] = None,
+    on_unbilled: Annotated[str, typer.Option(help="remove or flag accounts billing does not know.")] = "remove",
+    as_json: JsonFlag = False,
+) -> None:
+    """Configure an export target."""
+    parsed = _options(options)
+    target = with_tenant(
+        tenant,
+        lambda conn: targets.add_target(conn, name, format_name, parsed, folder=folder, on_unbilled=on_unbilled),
+    )
+    if as_json:
+        print_json(_target_dict(target))
+    else:
+        out.print(f"target {target.name} ({target.format}) writes to {target.folder}/")
+
+
+@app.command("list")
+def list_(tenant: TenantOpt, as_json: JsonFlag = False) -> None:
+    """The tenant's export targets."""
+    found = with_tenant(tenant, targets.list_targets)
+    if as_json:
+        print_json([_target_dict(t) for t in found])
+        return
+    for t in found:
+        state = "enabled" if t.enabled else "disabled"
+        out.print(f"{t.name}\t{t.format}\t{t.folder}/\t{state}\ton unbilled: {t.on_unbilled.value}")
+
+
+@app.command("enable")
+def enable(name: NameArg, tenant: TenantOpt) -> None:
+    """Export to this target again."""
+    with_tenant(tenant, lambda conn: targets.set_target_enabled(conn, name, True))
+    out.print(f"target {name} enabled")
+
+
+@app.command("disable")
+def disable(name: NameArg, tenant: TenantOpt) -> None:
+    """Stop exporting to this target (its files stay)."""
+    with_tenant(tenant, lambda conn: targets.set_target_enabled(conn, name, False))
+    out.print(f"target {name} disabled")
+
+
+@app.command("remove")
+def remove(name: NameArg, tenant: TenantOpt) -> None:
+    """Forget a target and its run history (its files stay)."""
+    with_tenant(tenant, lambda conn: targets.remove_target(conn, name))
+    out.print(f"target {name} removed")
+
+
+def provision(
+    tenant: TenantOpt,
+    target: Annotated[str | None, typer.Option(help="Only this target (default: every enabled one).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Export the tenant's services to its targets now, from the current state."""
+    settings = load_settings()
+    box = secret_box(settings)
+    root = exports_root(settings, tenant)
+
+    async def job(conn: AsyncConnection) -> list[export.Exported]:
+        if target is not None:
+            return [await export.export_target(conn, box, root, target, dry_run=dry_run)]
+        if dry_run:
+            enabled = await targets.list_targets(conn, enabled_only=True)
+            return [await export.export_target(conn, box, root, t.name, dry_run=True) for t in enabled]
+        return await export.export_all(conn, box, root)
+
+    results: list[export.Exported] = with_tenant(tenant, job)
+    if as_json:
+        print_json(
+            [
+                {"target": r.target, "accounts": r.accounts, "changed": r.changed, "removed": r.removed, "diff": r.diff}
+                for r in results
+            ]
+        )
+        return
+    for r in results:
+        if r.diff is not None:
+            out.print(
+                f"[bold]{r.target}[/bold]: {r.accounts} accounts; " + ("no change" if not r.diff else "would change:")
+            )
+            if r.diff:
+                typer.echo(r.diff, nl=False)
+        else:
+            what = ", ".join(r.changed + tuple(f"{n} (removed)" for n in r.removed)) or "nothing changed"
+            out.print(f"[bold]{r.target}[/bold]: {r.accounts} accounts; {what}")

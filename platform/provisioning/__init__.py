@@ -1,0 +1,1 @@
+"""Provisioning: services' desired state exported to back-end systems, and reconciliation."""

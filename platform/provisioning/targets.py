@@ -1,0 +1,167 @@
+"""Export targets of a tenant: where its services are provisioned, and how.
+
+A target names a format (`formats.FORMATS`), the format's options (JSON, checked here
+so that a bad option is refused when it is configured, not at 3 a.m. in a worker), the
+folder its files go to (relative: under the tenant's own exports root, which the
+operator sets, so one tenant can never write into another's folder or anywhere else on
+the host), and what to do with an account the target holds that billing does not.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..audit import log as audit
+from .changes import targets_changed
+from .formats.base import FORMATS, FormatError, OptionsError, options_from
+from .tables import export_runs, export_targets
+
+_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+_FOLDER_PART = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+MAX_FOLDER_DEPTH = 4
+
+
+class TargetError(ValueError):
+    """A target that cannot be configured as asked; says what was wrong."""
+
+
+class TargetNotFound(TargetError):
+    """No target of this tenant has that name or id."""
+
+
+class OnUnbilled(enum.StrEnum):
+    """What reconciliation does with an account a target holds that billing does not."""
+
+    REMOVE = "remove"
+    FLAG = "flag"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    id: int
+    name: str
+    format: str
+    options: Mapping[str, Any]
+    folder: str
+    enabled: bool
+    on_unbilled: OnUnbilled
+
+
+def _target(row: Row[Any]) -> Target:
+    return Target(row.id, row.name, row.format, dict(row.options), row.folder, row.enabled, OnUnbilled(row.on_unbilled))
+
+
+def check_name(name: object) -> str:
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise TargetError(
+            f"target name {name!r} must be 1 to 40 lower-case letters, digits, '_' or '-', starting with a letter"
+        )
+    return name
+
+
+def check_folder(folder: object) -> str:
+    """A relative folder under the tenant's exports root, e.g. "unix" or "mail/sendmail"."""
+    parts = folder.split("/") if isinstance(folder, str) else []
+    if not parts or len(parts) > MAX_FOLDER_DEPTH or not all(_FOLDER_PART.fullmatch(p) for p in parts):
+        raise TargetError(
+            f"target folder {folder!r} must be a relative path of 1 to {MAX_FOLDER_DEPTH} parts, each of "
+            "lower-case letters, digits, '_', '.' or '-' and not starting with '.'"
+        )
+    return folder  # type: ignore[return-value]
+
+
+def check_format(format_name: object, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    if not isinstance(format_name, str) or format_name not in FORMATS:
+        raise TargetError(f"unknown export format {format_name!r}; known: {', '.join(sorted(FORMATS))}")
+    if not isinstance(options, Mapping):
+        raise TargetError(f"target options must be a JSON object, got {type(options).__name__}")
+    try:
+        options_from(format_name, options)
+    except (FormatError, OptionsError) as error:
+        raise TargetError(f"options for format {format_name!r}: {error}") from None
+    return format_name, dict(options)
+
+
+def _on_unbilled(value: str) -> OnUnbilled:
+    try:
+        return OnUnbilled(value)
+    except ValueError:
+        raise TargetError(f"on_unbilled must be 'remove' or 'flag', got {value!r}") from None
+
+
+async def add_target(
+    conn: AsyncConnection,
+    name: str,
+    format_name: str,
+    options: Mapping[str, Any] | None = None,
+    *,
+    folder: str | None = None,
+    on_unbilled: str = OnUnbilled.REMOVE,
+) -> Target:
+    """Configure a new export target (enabled)."""
+    checked_format, checked_options = check_format(format_name, options or {})
+    values = {
+        "name": check_name(name),
+        "format": checked_format,
+        "options": checked_options,
+        "folder": check_folder(folder if folder is not None else name),
+        "on_unbilled": _on_unbilled(on_unbilled).value,
+    }
+    try:
+        async with conn.begin_nested():
+            row = (await conn.execute(export_targets.insert().values(values).returning(*export_targets.c))).one()
+    except IntegrityError:
+        raise TargetError(f"a target named {name!r} already exists") from None
+    await audit.record(conn, "target.add", f"target:{row.id}", name=name, format=checked_format)
+    await targets_changed(conn)
+    return _target(row)
+
+
+async def list_targets(conn: AsyncConnection, *, enabled_only: bool = False) -> list[Target]:
+    query = select(export_targets).order_by(export_targets.c.name)
+    if enabled_only:
+        query = query.where(export_targets.c.enabled)
+    return [_target(row) for row in (await conn.execute(query)).all()]
+
+
+async def get_target(conn: AsyncConnection, name: str, *, for_update: bool = False) -> Target:
+    query = select(export_targets).where(export_targets.c.name == name)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).one_or_none()
+    if row is None:
+        raise TargetNotFound(f"no export target named {name!r}")
+    return _target(row)
+
+
+async def set_target_enabled(conn: AsyncConnection, name: str, enabled: bool) -> Target:
+    row = (
+        await conn.execute(
+            update(export_targets)
+            .where(export_targets.c.name == name)
+            .values(enabled=enabled, updated_at=func.now())
+            .returning(*export_targets.c)
+        )
+    ).one_or_none()
+    if row is None:
+        raise TargetNotFound(f"no export target named {name!r}")
+    await audit.record(conn, "target.enable" if enabled else "target.disable", f"target:{row.id}")
+    if enabled:
+        await targets_changed(conn)
+    return _target(row)
+
+
+async def remove_target(conn: AsyncConnection, name: str) -> None:
+    """Forget a target and its runs; the files it wrote stay where they are."""
+    target = await get_target(conn, name, for_update=True)
+    await conn.execute(delete(export_runs).where(export_runs.c.target_id == target.id))
+    await conn.execute(delete(export_targets).where(export_targets.c.id == target.id))
+    await audit.record(conn, "target.remove", f"target:{target.id}", name=name)
