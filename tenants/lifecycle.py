@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bureau.platform import money
+from bureau.platform import money, scheduling
 from bureau.platform.audit import log as audit
 from bureau.platform.ledger.chart import EntityKind
 from bureau.platform.ledger.entities import create_entity
@@ -43,6 +43,7 @@ class Tenant:
     status: str
     schema: str
     created_at: datetime
+    time_zone: str = "UTC"  # IANA name: when the tenant's scheduled jobs run
 
     @property
     def ref(self) -> routing.TenantRef:
@@ -58,10 +59,13 @@ def _tenant(row: Row[Any]) -> Tenant:
         status=row.status,
         schema=routing.schema_name(row.slug),
         created_at=row.created_at,
+        time_zone=row.time_zone,
     )
 
 
-async def create_tenant(engine: AsyncEngine, slug: str, *, name: str, currency: str, actor: str) -> Tenant:
+async def create_tenant(
+    engine: AsyncEngine, slug: str, *, name: str, currency: str, actor: str, time_zone: str = "UTC"
+) -> Tenant:
     """Register a tenant, create and migrate its schema, and open the ISP's books."""
     try:
         routing.validate_slug(slug)
@@ -71,14 +75,19 @@ async def create_tenant(engine: AsyncEngine, slug: str, *, name: str, currency: 
         raise TenantError(f"tenant name must be 1 to {MAX_NAME_LENGTH} characters, got {name!r}")
     try:
         money.currency_exponent(currency)
-    except money.MoneyError as exc:
+        scheduling.time_zone(time_zone)
+    except (money.MoneyError, scheduling.InvalidTimeZone) as exc:
         raise TenantError(str(exc)) from None
     async with engine.begin() as conn:
         await migrate.lock(conn)
         if await _find(conn, slug) is not None:
             raise TenantError(f"tenant {slug!r} already exists; pick another slug")
         row = (
-            await conn.execute(insert(tenants).values(slug=slug, name=name, currency=currency).returning(*tenants.c))
+            await conn.execute(
+                insert(tenants)
+                .values(slug=slug, name=name, currency=currency, time_zone=time_zone)
+                .returning(*tenants.c)
+            )
         ).one()
         tenant = _tenant(row)
         leftover = await conn.scalar(
@@ -147,3 +156,24 @@ async def suspend_tenant(engine: AsyncEngine, slug: str, *, actor: str) -> Tenan
 
 async def resume_tenant(engine: AsyncEngine, slug: str, *, actor: str) -> Tenant:
     return await set_status(engine, slug, "active", actor=actor)
+
+
+async def set_time_zone(engine: AsyncEngine, slug: str, zone: str, *, actor: str) -> Tenant:
+    """Change when the tenant's scheduled jobs run (an IANA name such as Europe/Berlin)."""
+    try:
+        scheduling.time_zone(zone)
+    except scheduling.InvalidTimeZone as exc:
+        raise TenantError(str(exc)) from None
+    tenant = await get_tenant(engine, slug)
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                update(tenants)
+                .where(tenants.c.id == tenant.id)
+                .values(time_zone=zone, updated_at=func.now())
+                .returning(*tenants.c)
+            )
+        ).one()
+        scoped = await routing.scope(conn, tenant.ref, actor=actor)
+        await audit.record(scoped, "tenant.time_zone", f"tenant:{slug}", before=tenant.time_zone, after=zone)
+    return _tenant(row)

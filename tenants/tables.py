@@ -12,6 +12,7 @@ tenants = Table(
     Column("name", Text, nullable=False),
     Column("currency", Text, nullable=False),
     Column("status", Text, nullable=False, server_default="active"),
+    Column("time_zone", Text, nullable=False, server_default="UTC"),  # IANA name (migration s0006)
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("status IN ('active', 'suspended')", name="status"),

@@ -32,6 +32,8 @@ from .registry import bind, declared
 from .relay import SWEEP_S as RELAY_SWEEP_S
 from .relay import OutboxRelay
 from .retries import MAX_BACKOFF_MS, MAX_RETRIES, MIN_BACKOFF_MS, BoundedRetries
+from .scheduler import TICK_S as SCHEDULER_TICK_S
+from .scheduler import Scheduler
 from .tenancy import TenantContext
 
 # The variable `bureau worker` sets for its worker processes (the embedded database's
@@ -53,10 +55,13 @@ class Limits:
     defer_max_ms: int = DEFER_MAX_MS
     pg_poll_interval_s: float = PG_POLL_INTERVAL_S
     relay_sweep_s: float = RELAY_SWEEP_S
+    scheduler_tick_s: float = SCHEDULER_TICK_S
 
 
-def middleware(database_url: str, limits: Limits) -> list[Middleware]:
+def middleware(database_url: str, limits: Limits, *, schedule: bool) -> list[Middleware]:
+    scheduler = [Scheduler(database_url, runtime.run, runtime.close_thread, tick_s=limits.scheduler_tick_s)]
     return [
+        *(scheduler if schedule else []),
         OutboxRelay(database_url, runtime.run, runtime.close_thread, sweep_s=limits.relay_sweep_s),
         runtime.ThreadEngines(),
         TenantContext(),
@@ -88,16 +93,18 @@ def build(
     namespace: str | None = None,
     extra_actors: Iterable[dramatiq.Actor[Any, Any]] = (),
     settings: Settings | None = None,
+    schedule: bool = False,
 ) -> dramatiq.Broker:
     """Bureau's broker for `broker_url` (BUREAU_BROKER_URL), made the global one, with
     every declared actor (and `extra_actors`) bound to it; the actors run with
-    `settings` (default: the environment's) on `database_url`."""
+    `settings` (default: the environment's) on `database_url`. With `schedule`, the
+    worker also runs the scheduler (`bureau worker` and `bureau up` do; tests choose)."""
     limits = limits or Limits()
     runtime.configure(database_url, settings or load_settings())
     broker = make_broker(
         broker_url,
         database_url=database_url,
-        middleware=middleware(database_url, limits),
+        middleware=middleware(database_url, limits, schedule=schedule),
         namespace=namespace,
         pg_poll_interval_s=limits.pg_poll_interval_s,
     )
@@ -113,7 +120,13 @@ def start() -> None:
     if not url:
         raise RuntimeError(f"{DATABASE_URL_VARIABLE} is not set: start workers with `bureau worker`")
     slots = os.environ.get(TENANT_SLOTS_VARIABLE)
-    build(settings.broker_url, url, limits=Limits(tenant_slots=int(slots) if slots else TENANT_SLOTS))
+    build(
+        settings.broker_url,
+        url,
+        limits=Limits(tenant_slots=int(slots) if slots else TENANT_SLOTS),
+        settings=settings,
+        schedule=True,
+    )
 
 
 def in_process(
@@ -121,7 +134,7 @@ def in_process(
 ) -> tuple[dramatiq.Broker, dramatiq.Worker]:
     """A broker and a started worker inside this process (`bureau up`); stop the worker,
     then close the broker, when done."""
-    broker = build(broker_url, database_url, settings=settings)
+    broker = build(broker_url, database_url, settings=settings, schedule=True)
     worker = dramatiq.Worker(broker, worker_threads=threads)
     worker.start()
     return broker, worker

@@ -61,6 +61,7 @@ app.add_typer(radius.proxy_app, name="realm-proxy")
 app.add_typer(worker.app, name="worker")
 app.add_typer(provisioning.app, name="target")
 app.command("provision")(provisioning.provision)
+app.command("reconcile")(provisioning.reconcile)
 
 
 @app.command()

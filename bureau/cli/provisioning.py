@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bureau.platform.crypto.keys import secret_box
 from bureau.platform.provisioning import export, targets
-from bureau.platform.provisioning.formats.base import FORMATS
+from bureau.platform.provisioning import reconcile as reconciliation
 from bureau.platform.provisioning.targets import Target
 from bureau.platform.settings import exports_root, load_settings
 
@@ -21,6 +22,7 @@ app = typer.Typer(help="Export targets: where a tenant's services are provisione
 TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant slug.")]
 NameArg = Annotated[str, typer.Argument(help="Target name (lower-case letters, digits, _ and -).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (stable keys).")]
+SHOWN_FINDINGS = 20
 
 
 def _target_dict(target: Target) -> dict[str, Any]:
@@ -44,23 +46,43 @@ def _options(text: str) -> dict[str, Any]:
     return value
 
 
+def _read_secret() -> str:
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        fail("--secret-stdin: no secret on standard input (one line)")
+    return line
+
+
 @app.command("add")
 def add(
     name: NameArg,
     tenant: TenantOpt,
-    format_name: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(sorted(FORMATS))}.")],
+    format_name: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="unix, bsd, erpcd, radius_users, sendmail, qmail, postfix, bind (files) or ldap (a directory).",
+        ),
+    ],
     options: Annotated[str, typer.Option(help="The format's options as a JSON object.")] = "{}",
     folder: Annotated[
         str | None, typer.Option(help="Folder under the tenant's exports root (default: the name).")
     ] = None,
     on_unbilled: Annotated[str, typer.Option(help="remove or flag accounts billing does not know.")] = "remove",
+    secret_stdin: Annotated[
+        bool, typer.Option("--secret-stdin", help="Read the target's secret (LDAP bind password) from stdin.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Configure an export target."""
     parsed = _options(options)
+    secret = _read_secret() if secret_stdin else None
+    box = secret_box(load_settings()) if secret is not None else None
     target = with_tenant(
         tenant,
-        lambda conn: targets.add_target(conn, name, format_name, parsed, folder=folder, on_unbilled=on_unbilled),
+        lambda conn: targets.add_target(
+            conn, name, format_name, parsed, folder=folder, on_unbilled=on_unbilled, secret=secret, box=box
+        ),
     )
     if as_json:
         print_json(_target_dict(target))
@@ -139,3 +161,39 @@ def provision(
         else:
             what = ", ".join(r.changed + tuple(f"{n} (removed)" for n in r.removed)) or "nothing changed"
             out.print(f"[bold]{r.target}[/bold]: {r.accounts} accounts; {what}")
+
+
+def reconcile(
+    tenant: TenantOpt,
+    fix: Annotated[bool, typer.Option("--fix", help="Export again where a target's policy allows.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Compare what each target holds with what is billed (and open RADIUS sessions with
+    service states); exits 1 when anything differs and was not fixed."""
+    settings = load_settings()
+    box, root = secret_box(settings), exports_root(settings, tenant)
+    results: list[reconciliation.Reconciled] = with_tenant(
+        tenant, lambda conn: reconciliation.reconcile_all(conn, box, root, fix=fix)
+    )
+    if as_json:
+        print_json(
+            [
+                {
+                    "subject": r.subject,
+                    "fixed": r.fixed,
+                    "note": r.note,
+                    "findings": [f.as_json() for f in r.findings],
+                }
+                for r in results
+            ]
+        )
+    else:
+        for r in results:
+            state = "matches billing" if r.clean else f"{len(r.findings)} finding(s)" + (", fixed" if r.fixed else "")
+            out.print(f"[bold]{r.subject}[/bold]: {state}" + (f" ({r.note})" if r.note else ""))
+            for f in r.findings[:SHOWN_FINDINGS]:
+                out.print(f"  {f.finding.value}: {f.key}" + (f"  {f.detail}" if f.detail else ""))
+            if len(r.findings) > SHOWN_FINDINGS:
+                out.print(f"  … and {len(r.findings) - SHOWN_FINDINGS} more (--json shows all)")
+    if any(not r.clean and not r.fixed for r in results):
+        raise typer.Exit(1)

@@ -25,6 +25,7 @@ def _as_dict(tenant: lifecycle.Tenant) -> dict[str, Any]:
         "currency": tenant.currency,
         "status": tenant.status,
         "schema": tenant.schema,
+        "time_zone": tenant.time_zone,
         "created_at": tenant.created_at.isoformat(),
     }
 
@@ -34,10 +35,13 @@ def create(
     slug: Annotated[str, typer.Argument(help="Lower-case letters, digits and _; becomes schema tenant_<slug>.")],
     name: Annotated[str, typer.Option(help="The ISP's name, as shown on invoices.")],
     currency: Annotated[str, typer.Option(help="ISO 4217 code of the tenant's currency, e.g. USD.")] = "USD",
+    time_zone: Annotated[str, typer.Option(help="IANA time zone of its scheduled jobs, e.g. Europe/Berlin.")] = "UTC",
     as_json: JsonFlag = False,
 ) -> None:
     """Create a tenant: its schema, migrations and the ISP's chart of accounts, all or nothing."""
-    tenant = with_engine(lambda e: lifecycle.create_tenant(e, slug, name=name, currency=currency, actor=actor()))
+    tenant = with_engine(
+        lambda e: lifecycle.create_tenant(e, slug, name=name, currency=currency, actor=actor(), time_zone=time_zone)
+    )
     if as_json:
         print_json(_as_dict(tenant))
     else:
@@ -89,3 +93,10 @@ def resume(slug: str) -> None:
     """Resume a suspended tenant."""
     tenant = with_engine(lambda e: lifecycle.resume_tenant(e, slug, actor=actor()))
     out.print(f"tenant {tenant.slug} is {tenant.status}")
+
+
+@app.command("time-zone")
+def time_zone(slug: str, zone: Annotated[str, typer.Argument(help="IANA name, e.g. Europe/Berlin or UTC.")]) -> None:
+    """Set the time zone the tenant's scheduled jobs (nightly reconciliation, month-end) run in."""
+    tenant = with_engine(lambda e: lifecycle.set_time_zone(e, slug, zone, actor=actor()))
+    out.print(f"tenant {tenant.slug}: scheduled jobs run on {tenant.time_zone} time")

@@ -1,9 +1,11 @@
-"""Exporting a tenant's accounts to its targets: render from billing, write whole.
+"""Exporting a tenant's accounts to its targets, from billing's current state.
 
-`export_target` is idempotent: it renders the target's files from the current desired
-state and makes the folder hold exactly them, so running it twice, late, or after a
-crash leaves the same files. The target's row is locked for the export, so two workers
-never write one folder at once. Each export is recorded in `export_runs`.
+`export_target` is idempotent. A file target's files are rendered whole from the
+desired state and the folder made to hold exactly them; a directory (LDAP, SQL tables)
+is compared with the desired state and only the differences applied. Either way,
+running it twice, late, or after a crash leaves the same result. The target's row is
+locked for the export, so two workers never export one target at once. Each export is
+recorded in `export_runs`.
 
 The caller passes the tenant's exports root (the operator's exports folder joined with
 the tenant's slug: platform code does not resolve tenants) and the box that opens
@@ -12,6 +14,8 @@ sealed passwords, for accounts whose crypt(3) hash has not been made yet.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,11 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..crypto.secretbox import SecretBox
 from . import files
+from .accounts import Account
 from .desired import desired_accounts, fill_password_crypts
+from .directories import DIRECTORIES, Directory
 from .formats import bind
 from .formats.base import FORMATS, options_from
 from .tables import export_runs
-from .targets import Target, get_target, list_targets
+from .targets import Target, TargetError, get_target, list_targets, target_secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,7 @@ class Exported:
     changed: tuple[str, ...]
     removed: tuple[str, ...]
     diff: str | None = None  # a dry run's unified diff; None when files were written
+    counts: Mapping[str, int] | None = None  # a directory's added, modified, deleted
 
     @property
     def outcome(self) -> str:
@@ -60,14 +67,43 @@ async def render_target(conn: AsyncConnection, target: Target, folder: Path) -> 
     return len(accounts), fmt.render(accounts, options)
 
 
+def directory_secret(box: SecretBox, target: Target, directory: Directory) -> str | None:
+    secret = target_secret(box, target)
+    if secret is None and directory.needs_secret:
+        raise TargetError(f"target {target.name!r} ({target.format}) has no secret (its bind password): add it again")
+    return secret
+
+
+async def directory_accounts(conn: AsyncConnection, directory: Directory) -> list[Account]:
+    return await desired_accounts(conn, directory.kinds)
+
+
+async def _sync_directory(
+    conn: AsyncConnection, box: SecretBox, target: Target, directory: Directory, *, dry_run: bool
+) -> Exported:
+    accounts = await directory_accounts(conn, directory)
+    options = directory.options_from(target.options)
+    report = await directory.sync(options, directory_secret(box, target, directory), accounts, dry_run=dry_run)
+    counts = {"added": report.added, "modified": report.modified, "deleted": report.deleted}
+    if dry_run:
+        return Exported(target.name, len(accounts), (), (), "".join(line + "\n" for line in report.lines), counts)
+    return Exported(target.name, len(accounts), report.lines, (), None, counts)
+
+
 async def export_target(
     conn: AsyncConnection, box: SecretBox, root: Path, name: str, *, dry_run: bool = False
 ) -> Exported:
-    """Write the target's files from the current state (or, dry, say what would change)."""
+    """Export the target from the current state (or, dry, say what would change)."""
     started = datetime.now(UTC)
     target = await get_target(conn, name, for_update=True)
     if not dry_run:
         await fill_password_crypts(conn, box)
+    directory = DIRECTORIES.get(target.format)
+    if directory is not None:
+        result = await _sync_directory(conn, box, target, directory, dry_run=dry_run)
+        if not dry_run:
+            await _record(conn, target, started, result, dict(result.counts or {}))
+        return result
     folder = target_folder(root, target)
     count, rendered = await render_target(conn, target, folder)
     if dry_run:
@@ -75,17 +111,47 @@ async def export_target(
         return Exported(target.name, count, (), (), change)
     written = files.write_whole(folder, rendered)
     result = Exported(target.name, count, written.changed, written.removed)
+    await _record(conn, target, started, result, dict(written.digests))
+    return result
+
+
+async def _record(
+    conn: AsyncConnection, target: Target, started: datetime, result: Exported, details: dict[str, object]
+) -> None:
     await conn.execute(
         insert(export_runs).values(
             target_id=target.id,
             started_at=started,
             finished_at=datetime.now(UTC),
             outcome=result.outcome,
-            accounts=count,
-            files=dict(written.digests),
+            accounts=result.accounts,
+            files=details,
         )
     )
-    return result
+
+
+UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    target: str
+    error: Exception
+
+
+async def export_each(units: UnitOfWork, box: SecretBox, root: Path) -> list[Exported | Failed]:
+    """Export every enabled target, each in a transaction of its own (`units()` opens
+    one), so that a target that is down does not hold up the others' exports."""
+    async with units() as conn:
+        names = [target.name for target in await list_targets(conn, enabled_only=True)]
+    results: list[Exported | Failed] = []
+    for name in names:
+        try:
+            async with units() as conn:
+                results.append(await export_target(conn, box, root, name))
+        except Exception as error:  # reported to the caller, which retries or gives up
+            results.append(Failed(name, error))
+    return results
 
 
 async def export_all(conn: AsyncConnection, box: SecretBox, root: Path) -> list[Exported]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PREVIOUS_SUFFIX = ".prev"
+TEMPORARY_SUFFIX = ".tmp"  # ".<name>.<pid>.tmp", renamed over <name> once whole
 FILE_MODE = 0o640
 FOLDER_MODE = 0o750
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a rendered file above this is a bug, not an export
@@ -64,6 +65,7 @@ def write_whole(folder: Path, files: Mapping[str, str]) -> Written:
         if len(text) > MAX_FILE_BYTES:
             raise ValueError(f"export file {name!r} would be {len(text)} bytes; at most {MAX_FILE_BYTES}")
     folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+    _remove_leftovers(folder)
     before = current(folder)
     changed = [name for name, text in sorted(files.items()) if before.get(name) != text]
     for name in changed:
@@ -78,7 +80,7 @@ def write_whole(folder: Path, files: Mapping[str, str]) -> Written:
 
 def _replace(folder: Path, name: str, text: str) -> None:
     target = folder / name
-    temporary = folder / f".{name}.{os.getpid()}.tmp"
+    temporary = folder / f".{name}.{os.getpid()}{TEMPORARY_SUFFIX}"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -94,6 +96,12 @@ def _replace(folder: Path, name: str, text: str) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Temporary files of an export that was killed mid-write (never renamed into place)."""
+    for path in folder.glob(".*" + TEMPORARY_SUFFIX):
+        path.unlink(missing_ok=True)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -1,6 +1,18 @@
 """Provisioning tables of a tenant schema (mirrors migration t0009; placeholder schema)."""
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Identity, Integer, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    LargeBinary,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from ..db.columns import created_at, updated_at
@@ -13,7 +25,8 @@ export_targets = Table(
     Column("name", Text, nullable=False, unique=True),
     Column("format", Text, nullable=False),
     Column("options", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Column("folder", Text, nullable=False),
+    Column("secret", LargeBinary),  # sealed with the tenant's box, bound to the target's name
+    Column("folder", Text, nullable=False, unique=True),
     Column("enabled", Boolean, nullable=False, server_default="true"),
     Column("on_unbilled", Text, nullable=False, server_default="remove"),
     created_at(),
@@ -31,4 +44,19 @@ export_runs = Table(
     Column("accounts", Integer, nullable=False),
     Column("files", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("error", Text),
+)
+
+reconciliations = Table(
+    "reconciliations",
+    tenant_metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("target_id", BigInteger, ForeignKey("export_targets.id")),
+    Column("subject", Text, nullable=False),
+    Column("ran_at", DateTime(timezone=True), nullable=False),
+    Column("missing", Integer, nullable=False),
+    Column("unbilled", Integer, nullable=False),
+    Column("differing", Integer, nullable=False),
+    Column("fixed", Boolean, nullable=False),
+    Column("findings", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("note", Text),
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Row, delete, func, select, update
@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..audit import log as audit
+from ..crypto.secretbox import SecretBox
 from .changes import targets_changed
 from .formats.base import FORMATS, FormatError, OptionsError, options_from
-from .tables import export_runs, export_targets
+from .tables import export_runs, export_targets, reconciliations
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 _FOLDER_PART = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -53,10 +54,32 @@ class Target:
     folder: str
     enabled: bool
     on_unbilled: OnUnbilled
+    sealed_secret: bytes | None = field(default=None, repr=False)  # open with `target_secret`
 
 
 def _target(row: Row[Any]) -> Target:
-    return Target(row.id, row.name, row.format, dict(row.options), row.folder, row.enabled, OnUnbilled(row.on_unbilled))
+    return Target(
+        row.id,
+        row.name,
+        row.format,
+        dict(row.options),
+        row.folder,
+        row.enabled,
+        OnUnbilled(row.on_unbilled),
+        row.secret,
+    )
+
+
+def _secret_context(name: str) -> bytes:
+    """Binds a sealed target secret to its target: it opens for no other row."""
+    return f"export-target:{name}".encode()
+
+
+def target_secret(box: SecretBox, target: Target) -> str | None:
+    """The target's secret (an LDAP bind password, a webhook key) in clear, or None."""
+    if target.sealed_secret is None:
+        return None
+    return box.decrypt(target.sealed_secret, _secret_context(target.name)).decode()
 
 
 def check_name(name: object) -> str:
@@ -78,13 +101,30 @@ def check_folder(folder: object) -> str:
     return folder  # type: ignore[return-value]
 
 
+def known_formats() -> list[str]:
+    from .directories import DIRECTORIES  # imports the directory clients: only when asked
+
+    return sorted([*FORMATS, *DIRECTORIES])
+
+
+def _needs_secret(format_name: str) -> bool:
+    from .directories import DIRECTORIES
+
+    return format_name in DIRECTORIES and DIRECTORIES[format_name].needs_secret
+
+
 def check_format(format_name: object, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    if not isinstance(format_name, str) or format_name not in FORMATS:
-        raise TargetError(f"unknown export format {format_name!r}; known: {', '.join(sorted(FORMATS))}")
+    from .directories import DIRECTORIES
+
+    if not isinstance(format_name, str) or format_name not in known_formats():
+        raise TargetError(f"unknown export format {format_name!r}; known: {', '.join(known_formats())}")
     if not isinstance(options, Mapping):
         raise TargetError(f"target options must be a JSON object, got {type(options).__name__}")
     try:
-        options_from(format_name, options)
+        if format_name in DIRECTORIES:
+            DIRECTORIES[format_name].options_from(options)
+        else:
+            options_from(format_name, options)
     except (FormatError, OptionsError) as error:
         raise TargetError(f"options for format {format_name!r}: {error}") from None
     return format_name, dict(options)
@@ -105,21 +145,31 @@ async def add_target(
     *,
     folder: str | None = None,
     on_unbilled: str = OnUnbilled.REMOVE,
+    secret: str | None = None,
+    box: SecretBox | None = None,
 ) -> Target:
-    """Configure a new export target (enabled)."""
+    """Configure a new export target (enabled). A `secret` (bind password, API key) is
+    stored sealed by `box`, never in the options."""
     checked_format, checked_options = check_format(format_name, options or {})
+    if secret is not None and (box is None or not isinstance(secret, str) or not secret):
+        raise TargetError("a target secret must be non-empty text, sealed with the installation's key")
+    if secret is None and _needs_secret(checked_format):
+        raise TargetError(f"a {checked_format} target needs a secret (its bind password)")
     values = {
         "name": check_name(name),
         "format": checked_format,
         "options": checked_options,
         "folder": check_folder(folder if folder is not None else name),
         "on_unbilled": _on_unbilled(on_unbilled).value,
+        "secret": None if secret is None or box is None else box.encrypt(secret.encode(), _secret_context(name)),
     }
     try:
         async with conn.begin_nested():
             row = (await conn.execute(export_targets.insert().values(values).returning(*export_targets.c))).one()
-    except IntegrityError:
-        raise TargetError(f"a target named {name!r} already exists") from None
+    except IntegrityError as error:
+        taken = "folder" if "folder" in str(error.orig) else "name"
+        what = f"named {name!r}" if taken == "name" else f"writing to folder {values['folder']!r}"
+        raise TargetError(f"a target {what} already exists; each target needs its own") from None
     await audit.record(conn, "target.add", f"target:{row.id}", name=name, format=checked_format)
     await targets_changed(conn)
     return _target(row)
@@ -160,8 +210,9 @@ async def set_target_enabled(conn: AsyncConnection, name: str, enabled: bool) ->
 
 
 async def remove_target(conn: AsyncConnection, name: str) -> None:
-    """Forget a target and its runs; the files it wrote stay where they are."""
+    """Forget a target, its runs and reconciliations; the files it wrote stay where they are."""
     target = await get_target(conn, name, for_update=True)
     await conn.execute(delete(export_runs).where(export_runs.c.target_id == target.id))
+    await conn.execute(delete(reconciliations).where(reconciliations.c.target_id == target.id))
     await conn.execute(delete(export_targets).where(export_targets.c.id == target.id))
     await audit.record(conn, "target.remove", f"target:{target.id}", name=name)

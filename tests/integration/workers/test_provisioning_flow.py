@@ -24,6 +24,7 @@ from bureau.platform.subscribers.resellers import add_realm
 from bureau.platform.subscribers.services import add_service, change_service_state
 from bureau.tenants.routing import tenant_unit
 from bureau.workers import app
+from bureau.workers.dead_letters import list_dead_letters
 from bureau.workers.relay import relay_tenant
 
 from .conftest import BrokerUnderTest
@@ -107,3 +108,26 @@ async def test_a_relay_that_dies_before_marking_its_messages_sent_sends_them_aga
     assert await relay_tenant(engine, tenant.ref, lambda actor, to, args: sent.append(actor)) == 1
     assert sent == [EXPORT_ACTOR, EXPORT_ACTOR], "sent twice (actors are idempotent), never lost"
     assert await relay_tenant(engine, tenant.ref, lambda actor, to, args: sent.append(actor)) == 0
+
+
+async def test_a_target_that_stays_down_is_retried_then_dead_lettered_while_the_others_export(
+    engine, database_url, subscriber, tmp_path
+):
+    tenant, key, _, realm = subscriber
+    down = {"url": "ldap://127.0.0.1:9", "base_dn": "dc=isp,dc=example", "bind_dn": "cn=admin,dc=isp,dc=example"}
+    async with tenant_unit(engine, tenant.ref, actor="test") as conn:
+        await targets.add_target(
+            conn, "directory", "ldap", {**down, "timeout_s": 1}, secret="bind-pw", box=SecretBox(key, key_id=1)
+        )
+    users = exports_root(load_settings(exports_dir=tmp_path), tenant.slug) / "radius" / "users"
+    letters: list = []
+    with running_worker(BrokerUnderTest("postgres", None), database_url, tmp_path, key):
+        deadline = time.monotonic() + WAIT_S
+        while not letters:
+            assert time.monotonic() < deadline, f"no dead letter for {EXPORT_ACTOR} after {WAIT_S} s"
+            letters.extend(await list_dead_letters(engine, tenant_slug=tenant.slug, actor_name=EXPORT_ACTOR))
+            await asyncio.sleep(0.1)
+    (letter,) = letters
+    assert letter.attempts == FAST.max_retries + 1
+    assert "directory" in letter.error and "ldap://127.0.0.1:9" in letter.error and "bind-pw" not in letter.error
+    assert f'"alice@{realm}"' in users.read_text(), "the file target was exported all the same"

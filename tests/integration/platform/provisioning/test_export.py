@@ -169,9 +169,11 @@ def _escaped(text: str) -> str:
     return re.escape(text)
 
 
-async def test_two_targets_cannot_share_a_name(isp):
+async def test_two_targets_cannot_share_a_name_or_a_folder(isp):
     async with isp.unit() as conn:
         await targets.add_target(conn, "unix", "unix")
         with pytest.raises(targets.TargetError, match="a target named 'unix' already exists"):
             await targets.add_target(conn, "unix", "bsd")
+        with pytest.raises(targets.TargetError, match="a target writing to folder 'unix' already exists"):
+            await targets.add_target(conn, "bsd", "bsd", folder="unix")
         assert [t.format for t in await targets.list_targets(conn)] == ["unix"]

@@ -56,3 +56,11 @@ def test_a_dry_run_diff_shows_every_change_and_writes_nothing(tmp_path):
     assert "--- /dev/null\n+++ b/new\n" in change and "--- a/old\n+++ /dev/null\n" in change
     assert files.current(tmp_path) == {"passwd": "alice\nbob\n", "old": "gone\n"}
     assert files.diff(tmp_path, {"passwd": "alice\nbob\n", "old": "gone\n"}) == ""
+
+
+def test_a_temporary_file_left_by_a_killed_export_is_removed_by_the_next(tmp_path):
+    files.write_whole(tmp_path, {"passwd": "old\n"})
+    (tmp_path / ".passwd.4242.tmp").write_text("half of a new pass")  # SIGKILL before the rename
+    assert files.current(tmp_path) == {"passwd": "old\n"}, "a reader never sees the half-written file"
+    files.write_whole(tmp_path, {"passwd": "new\n"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["passwd", "passwd.prev"]
