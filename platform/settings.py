@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     exports_dir: Path | None = Field(
         None, description="a folder for provisioning exports (a sub-folder per tenant), or unset for DATA_DIR/exports"
     )
+    provisioning_commands: Path | None = Field(
+        None, description="a folder of programs that command export targets may run, or unset for none"
+    )
     broker_url: str | None = Field(None, description="an amqp:// or redis:// URL, or unset for PostgreSQL")
     secret_key: SecretStr | None = Field(
         None, description="base64 of 32 random bytes (e.g. `openssl rand -base64 32`), or unset for a generated key"

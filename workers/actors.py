@@ -14,7 +14,7 @@ from bureau.platform.billing.run import bill_run
 from bureau.platform.crypto.keys import secret_box
 from bureau.platform.provisioning.changes import EXPORT_ACTOR
 from bureau.platform.provisioning.export import Failed, export_each
-from bureau.platform.provisioning.formats.base import FormatError
+from bureau.platform.provisioning.formats.base import FormatError, OptionsError
 from bureau.platform.provisioning.reconcile import reconcile_all
 from bureau.platform.provisioning.targets import TargetError
 from bureau.platform.sessions.control import reap
@@ -51,12 +51,17 @@ def export_tenant() -> None:
     tenant = current_tenant()
     settings = runtime.runtime().settings
     box, root = secret_box(settings), exports_root(settings, tenant.slug)
-    results = runtime.run(lambda engine: export_each(partial(tenant_unit, engine, tenant, actor="worker"), box, root))
+    commands = settings.provisioning_commands
+    results = runtime.run(
+        lambda engine: export_each(
+            partial(tenant_unit, engine, tenant, actor="worker"), box, root, commands_dir=commands
+        )
+    )
     failed = [r for r in results if isinstance(r, Failed)]
     if not failed:
         return
     summary = "; ".join(f"{f.target}: {f.error}" for f in failed)
-    if all(isinstance(f.error, (FormatError, TargetError)) for f in failed):
+    if all(isinstance(f.error, (FormatError, TargetError, OptionsError)) for f in failed):
         raise PermanentFailure(f"tenant {tenant.slug}: {summary}")
     raise ExportFailed(f"tenant {tenant.slug}: {summary}") from failed[0].error
 
@@ -100,7 +105,7 @@ def reconcile_tenant(period: str) -> None:
 
     async def job(engine: AsyncEngine) -> None:
         async with tenant_unit(engine, tenant, actor="scheduler") as conn:
-            await reconcile_all(conn, box, root, fix=True)
+            await reconcile_all(conn, box, root, fix=True, commands_dir=settings.provisioning_commands)
 
     runtime.run(job)
 

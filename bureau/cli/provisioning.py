@@ -61,7 +61,8 @@ def add(
         str,
         typer.Option(
             "--format",
-            help="unix, bsd, erpcd, radius_users, sendmail, qmail, postfix, bind (files) or ldap (a directory).",
+            help="Files: unix, bsd, erpcd, radius_users, sendmail, qmail, postfix, bind; "
+            "synchronised: ldap, radius_sql, command, webhook.",
         ),
     ],
     options: Annotated[str, typer.Option(help="The format's options as a JSON object.")] = "{}",
@@ -70,7 +71,10 @@ def add(
     ] = None,
     on_unbilled: Annotated[str, typer.Option(help="remove or flag accounts billing does not know.")] = "remove",
     secret_stdin: Annotated[
-        bool, typer.Option("--secret-stdin", help="Read the target's secret (LDAP bind password) from stdin.")
+        bool,
+        typer.Option(
+            "--secret-stdin", help="Read the target's secret (bind password, webhook signing key) from stdin."
+        ),
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -133,14 +137,18 @@ def provision(
     settings = load_settings()
     box = secret_box(settings)
     root = exports_root(settings, tenant)
+    commands = settings.provisioning_commands
 
     async def job(conn: AsyncConnection) -> list[export.Exported]:
         if target is not None:
-            return [await export.export_target(conn, box, root, target, dry_run=dry_run)]
+            return [await export.export_target(conn, box, root, target, dry_run=dry_run, commands_dir=commands)]
         if dry_run:
             enabled = await targets.list_targets(conn, enabled_only=True)
-            return [await export.export_target(conn, box, root, t.name, dry_run=True) for t in enabled]
-        return await export.export_all(conn, box, root)
+            return [
+                await export.export_target(conn, box, root, t.name, dry_run=True, commands_dir=commands)
+                for t in enabled
+            ]
+        return await export.export_all(conn, box, root, commands_dir=commands)
 
     results: list[export.Exported] = with_tenant(tenant, job)
     if as_json:
@@ -173,7 +181,10 @@ def reconcile(
     settings = load_settings()
     box, root = secret_box(settings), exports_root(settings, tenant)
     results: list[reconciliation.Reconciled] = with_tenant(
-        tenant, lambda conn: reconciliation.reconcile_all(conn, box, root, fix=fix)
+        tenant,
+        lambda conn: reconciliation.reconcile_all(
+            conn, box, root, fix=fix, commands_dir=settings.provisioning_commands
+        ),
     )
     if as_json:
         print_json(

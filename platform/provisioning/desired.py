@@ -21,6 +21,7 @@ from .accounts import Account, AccountState
 
 UID_BASE = 10_000  # a service's Unix uid is UID_BASE + its id: stable, never reused
 EXPORTED_STATES = ("active", "suspended")
+ALL_KINDS = ("radius_login", "mailbox", "web", "ftp", "disk_quota", "domain")
 
 
 async def desired_accounts(conn: AsyncConnection, kinds: Collection[str]) -> list[Account]:

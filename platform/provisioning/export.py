@@ -14,11 +14,12 @@ sealed passwords, for accounts whose crypt(3) hash has not been made yet.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..crypto.secretbox import SecretBox
 from . import files
 from .accounts import Account
-from .desired import desired_accounts, fill_password_crypts
-from .directories import DIRECTORIES, Directory
+from .desired import ALL_KINDS, desired_accounts, fill_password_crypts
+from .directories import DIRECTORIES, Directory, Where
 from .formats import bind
 from .formats.base import FORMATS, options_from
 from .tables import export_runs
@@ -53,37 +54,61 @@ def target_folder(root: Path, target: Target) -> Path:
     return root / target.folder
 
 
-async def render_target(conn: AsyncConnection, target: Target, folder: Path) -> tuple[int, dict[str, str]]:
-    """The number of accounts and the files the target should hold now.
+def for_target(accounts: Sequence[Account], kinds: Collection[str], options: Any) -> list[Account]:
+    """The accounts a target exports: its format's kinds, narrowed by a `kinds` option."""
+    wanted = set(kinds) & set(getattr(options, "kinds", kinds))
+    return [account for account in accounts if account.kind in wanted]
+
+
+async def render_target(
+    conn: AsyncConnection, target: Target, folder: Path, accounts: Sequence[Account] | None = None
+) -> tuple[int, dict[str, str]]:
+    """The number of accounts and the files the target should hold now (from `accounts`,
+    every exported account loaded once for several targets, or loaded here).
 
     A zone's serial must grow when the zone changes and stay when it does not, so BIND
     zones are rendered against the zones the folder holds now.
     """
     fmt = FORMATS[target.format]
-    accounts = await desired_accounts(conn, fmt.kinds)
     options = options_from(target.format, target.options)
+    chosen = for_target(
+        accounts if accounts is not None else await desired_accounts(conn, fmt.kinds), fmt.kinds, options
+    )
     if fmt is bind.FORMAT:
-        return len(accounts), bind.render_keeping_serials(accounts, options, files.current(folder), date.today())
-    return len(accounts), fmt.render(accounts, options)
+        return len(chosen), bind.render_keeping_serials(chosen, options, files.current(folder), date.today())
+    return len(chosen), fmt.render(chosen, options)
 
 
 def directory_secret(box: SecretBox, target: Target, directory: Directory) -> str | None:
     secret = target_secret(box, target)
     if secret is None and directory.needs_secret:
-        raise TargetError(f"target {target.name!r} ({target.format}) has no secret (its bind password): add it again")
+        raise TargetError(
+            f"target {target.name!r} ({target.format}) has no secret (bind password or signing key): add it again"
+        )
     return secret
 
 
-async def directory_accounts(conn: AsyncConnection, directory: Directory) -> list[Account]:
-    return await desired_accounts(conn, directory.kinds)
+async def directory_accounts(
+    conn: AsyncConnection, directory: Directory, options: Any, accounts: Sequence[Account] | None = None
+) -> list[Account]:
+    loaded = accounts if accounts is not None else await desired_accounts(conn, directory.kinds)
+    return for_target(loaded, directory.kinds, options)
 
 
 async def _sync_directory(
-    conn: AsyncConnection, box: SecretBox, target: Target, directory: Directory, *, dry_run: bool
+    conn: AsyncConnection,
+    box: SecretBox,
+    target: Target,
+    directory: Directory,
+    *,
+    dry_run: bool,
+    loaded: Sequence[Account] | None,
+    where: Where,
 ) -> Exported:
-    accounts = await directory_accounts(conn, directory)
     options = directory.options_from(target.options)
-    report = await directory.sync(options, directory_secret(box, target, directory), accounts, dry_run=dry_run)
+    accounts = await directory_accounts(conn, directory, options, loaded)
+    secret = directory_secret(box, target, directory)
+    report = await directory.sync(options, secret, accounts, dry_run=dry_run, where=where)
     counts = {"added": report.added, "modified": report.modified, "deleted": report.deleted}
     if dry_run:
         return Exported(target.name, len(accounts), (), (), "".join(line + "\n" for line in report.lines), counts)
@@ -91,21 +116,33 @@ async def _sync_directory(
 
 
 async def export_target(
-    conn: AsyncConnection, box: SecretBox, root: Path, name: str, *, dry_run: bool = False
+    conn: AsyncConnection,
+    box: SecretBox,
+    root: Path,
+    name: str,
+    *,
+    dry_run: bool = False,
+    accounts: Sequence[Account] | None = None,
+    commands_dir: Path | None = None,
 ) -> Exported:
-    """Export the target from the current state (or, dry, say what would change)."""
+    """Export the target from the current state (or, dry, say what would change).
+
+    `accounts`: every exported account, when the caller exports several targets and
+    loads them once (`all_accounts`); else the target's are loaded here. `commands_dir`:
+    the operator's folder of programs that command targets may run."""
     started = datetime.now(UTC)
     target = await get_target(conn, name, for_update=True)
     if not dry_run:
         await fill_password_crypts(conn, box)
     directory = DIRECTORIES.get(target.format)
     if directory is not None:
-        result = await _sync_directory(conn, box, target, directory, dry_run=dry_run)
+        where = Where(target_folder(root, target), commands_dir)
+        result = await _sync_directory(conn, box, target, directory, dry_run=dry_run, loaded=accounts, where=where)
         if not dry_run:
             await _record(conn, target, started, result, dict(result.counts or {}))
         return result
     folder = target_folder(root, target)
-    count, rendered = await render_target(conn, target, folder)
+    count, rendered = await render_target(conn, target, folder, accounts)
     if dry_run:
         change = files.diff(folder, rendered)
         return Exported(target.name, count, (), (), change)
@@ -139,21 +176,36 @@ class Failed:
     error: Exception
 
 
-async def export_each(units: UnitOfWork, box: SecretBox, root: Path) -> list[Exported | Failed]:
+async def export_each(
+    units: UnitOfWork, box: SecretBox, root: Path, *, commands_dir: Path | None = None
+) -> list[Exported | Failed]:
     """Export every enabled target, each in a transaction of its own (`units()` opens
     one), so that a target that is down does not hold up the others' exports."""
     async with units() as conn:
+        await fill_password_crypts(conn, box)
         names = [target.name for target in await list_targets(conn, enabled_only=True)]
+        accounts = await all_accounts(conn) if names else []
     results: list[Exported | Failed] = []
     for name in names:
         try:
             async with units() as conn:
-                results.append(await export_target(conn, box, root, name))
+                exported = await export_target(conn, box, root, name, accounts=accounts, commands_dir=commands_dir)
+                results.append(exported)
         except Exception as error:  # reported to the caller, which retries or gives up
             results.append(Failed(name, error))
     return results
 
 
-async def export_all(conn: AsyncConnection, box: SecretBox, root: Path) -> list[Exported]:
-    """Export every enabled target of the tenant, in name order."""
-    return [await export_target(conn, box, root, target.name) for target in await list_targets(conn, enabled_only=True)]
+async def export_all(
+    conn: AsyncConnection, box: SecretBox, root: Path, *, commands_dir: Path | None = None
+) -> list[Exported]:
+    """Export every enabled target of the tenant, in name order, in the caller's transaction."""
+    await fill_password_crypts(conn, box)
+    names = [target.name for target in await list_targets(conn, enabled_only=True)]
+    accounts = await all_accounts(conn) if names else []
+    return [await export_target(conn, box, root, name, accounts=accounts, commands_dir=commands_dir) for name in names]
+
+
+async def all_accounts(conn: AsyncConnection) -> list[Account]:
+    """Every account any target may export (all kinds), loaded once for several targets."""
+    return await desired_accounts(conn, ALL_KINDS)

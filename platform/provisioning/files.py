@@ -2,9 +2,10 @@
 
 A target's files are always rendered whole from the current state and never appended
 to, so a lost or repeated export job leaves the same files. Each changed file is written
-to a temporary file in the same folder, flushed to disk and renamed over the old one (a
-reader sees the old file or the new one, never half of either); the old one is kept as
-`<name>.prev`. A file the target no longer renders (a BIND zone of a cancelled domain)
+to a temporary file in the same folder, flushed to disk (an fsync each, or one sync() when
+many changed, a zone per domain) and only then renamed over the old one (a reader sees
+the old file or the new one, never half of either, even after a power cut); the old one
+is kept as `<name>.prev`. A file the target no longer renders (a BIND zone of a cancelled domain)
 is moved to `<name>.prev`. Unchanged files are not touched, so their mtime tells when
 they last changed. Files are readable by their owner and group only: a shadow file holds
 password hashes, and the ISP's own sync job is what reads them.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 PREVIOUS_SUFFIX = ".prev"
 TEMPORARY_SUFFIX = ".tmp"  # ".<name>.<pid>.tmp", renamed over <name> once whole
+SYNC_EACH_UP_TO = 8  # more changed files than this are flushed by one sync() before the renames
 FILE_MODE = 0o640
 FOLDER_MODE = 0o750
 MAX_FILE_BYTES = 512 * 1024 * 1024  # a rendered file above this is a bug, not an export
@@ -68,8 +70,17 @@ def write_whole(folder: Path, files: Mapping[str, str]) -> Written:
     _remove_leftovers(folder)
     before = current(folder)
     changed = [name for name, text in sorted(files.items()) if before.get(name) != text]
-    for name in changed:
-        _replace(folder, name, files[name])
+    temporaries = {}
+    try:
+        for name in changed:
+            temporaries[name] = _write_temporary(folder, name, files[name], sync=len(changed) <= SYNC_EACH_UP_TO)
+        if len(changed) > SYNC_EACH_UP_TO:
+            os.sync()  # one flush for many files (a zone per domain) instead of an fsync each
+        for name in changed:
+            _put_in_place(folder, name, temporaries.pop(name))
+    finally:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
     removed = sorted(set(before) - set(files))
     for name in removed:
         os.replace(folder / name, folder / (name + PREVIOUS_SUFFIX))
@@ -78,24 +89,30 @@ def write_whole(folder: Path, files: Mapping[str, str]) -> Written:
     return Written(tuple(changed), tuple(removed), {name: digest(text) for name, text in files.items()})
 
 
-def _replace(folder: Path, name: str, text: str) -> None:
-    target = folder / name
+def _write_temporary(folder: Path, name: str, text: str, *, sync: bool) -> Path:
+    """The new version, whole and (with `sync`) on disk, beside the file it will replace."""
     temporary = folder / f".{name}.{os.getpid()}{TEMPORARY_SUFFIX}"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.chmod(temporary, FILE_MODE)  # O_CREAT's mode is cut by the umask
-        if target.exists():
-            previous = folder / (name + PREVIOUS_SUFFIX)
-            previous.unlink(missing_ok=True)
-            os.link(target, previous)  # a hard link: the old file stays whole as .prev
-        os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    return temporary
+
+
+def _put_in_place(folder: Path, name: str, temporary: Path) -> None:
+    target = folder / name
+    if target.exists():
+        previous = folder / (name + PREVIOUS_SUFFIX)
+        previous.unlink(missing_ok=True)
+        os.link(target, previous)  # a hard link: the old file stays whole as .prev
+    os.replace(temporary, target)
 
 
 def _remove_leftovers(folder: Path) -> None:

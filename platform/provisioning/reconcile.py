@@ -36,7 +36,7 @@ from ..sessions.control import LIVE
 from ..sessions.tables import radius_sessions
 from ..subscribers.tables import services
 from . import files
-from .directories import DIRECTORIES
+from .directories import DIRECTORIES, Where
 from .export import directory_accounts, directory_secret, export_target, render_target, target_folder
 from .formats.base import FORMATS, Held, options_from
 from .tables import reconciliations
@@ -97,14 +97,21 @@ def _describe(attributes: Mapping[str, str]) -> str:
 
 
 async def reconcile_target(
-    conn: AsyncConnection, box: SecretBox, root: Path, target: Target, *, fix: bool = False
+    conn: AsyncConnection,
+    box: SecretBox,
+    root: Path,
+    target: Target,
+    *,
+    fix: bool = False,
+    commands_dir: Path | None = None,
 ) -> Reconciled:
     """Compare one target with billing; with `fix`, export it again where its policy allows."""
     directory = DIRECTORIES.get(target.format)
     if directory is not None:
         options = directory.options_from(target.options)
-        should = directory.should_hold(await directory_accounts(conn, directory), options)
-        holds = await directory.held(options, directory_secret(box, target, directory))
+        should = directory.should_hold(await directory_accounts(conn, directory, options), options)
+        where = Where(target_folder(root, target), commands_dir)
+        holds = await directory.held(options, directory_secret(box, target, directory), where)
         found = compare(should, holds)
     else:
         folder = target_folder(root, target)
@@ -117,7 +124,7 @@ async def reconcile_target(
         if unbilled and target.on_unbilled is OnUnbilled.FLAG:
             note = f"not rewritten: {len(unbilled)} account(s) not billed, and the target's policy is to flag them"
         else:
-            await export_target(conn, box, root, target.name)
+            await export_target(conn, box, root, target.name, commands_dir=commands_dir)
             fixed = True
     return await _store(conn, target, found, fixed, note)
 
@@ -137,10 +144,12 @@ async def reconcile_sessions(conn: AsyncConnection) -> Reconciled:
     return await _store(conn, None, found, False, note)
 
 
-async def reconcile_all(conn: AsyncConnection, box: SecretBox, root: Path, *, fix: bool = False) -> list[Reconciled]:
+async def reconcile_all(
+    conn: AsyncConnection, box: SecretBox, root: Path, *, fix: bool = False, commands_dir: Path | None = None
+) -> list[Reconciled]:
     """Every enabled target of the tenant, then its RADIUS sessions."""
     results = [
-        await reconcile_target(conn, box, root, target, fix=fix)
+        await reconcile_target(conn, box, root, target, fix=fix, commands_dir=commands_dir)
         for target in await list_targets(conn, enabled_only=True)
     ]
     results.append(await reconcile_sessions(conn))

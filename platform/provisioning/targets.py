@@ -154,7 +154,9 @@ async def add_target(
     if secret is not None and (box is None or not isinstance(secret, str) or not secret):
         raise TargetError("a target secret must be non-empty text, sealed with the installation's key")
     if secret is None and _needs_secret(checked_format):
-        raise TargetError(f"a {checked_format} target needs a secret (its bind password)")
+        raise TargetError(
+            f"a {checked_format} target needs a secret (a bind password or signing key): give it with --secret-stdin"
+        )
     values = {
         "name": check_name(name),
         "format": checked_format,

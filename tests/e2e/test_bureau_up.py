@@ -139,6 +139,11 @@ def test_bureau_up_serves_health_seeds_the_demo_and_owns_its_data_folder(
         assert '"bob@northnet.example"' in (exports / "radius" / "users").read_text()
         dry = run_bureau("provision", "--tenant", "demo", "--dry-run", env=env, check=True)
         assert dry.stdout.count("no change") == 4, dry.stdout
+
+        # The scheduler's month-end job bills the demo's past month (bob's invoice).
+        while "INV-000001" not in run_bureau("invoice", "list", "--tenant", "demo", env=env, check=True).stdout:
+            assert time.monotonic() < deadline + EXPORT_TIMEOUT_S, "the month-end job did not bill the past month"
+            time.sleep(0.5)
     finally:
         output = stop(process)
     assert process.returncode == 0, output

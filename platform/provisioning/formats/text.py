@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from .base import HEADER_TEXT, FormatError
 
@@ -80,8 +81,17 @@ def check_address(address: str) -> str:
     return f"{local}@{check_domain(domain, f'the domain of mail address {address!r}')}"
 
 
+@lru_cache(maxsize=64)
+def _refused(forbidden: str) -> re.Pattern[str]:
+    """One pattern for everything a token may not hold: whitespace, control characters, `forbidden`."""
+    extra = "".join(re.escape(char) for char in forbidden)
+    return re.compile(rf"[\s\x00-\x1f\x7f{extra}]")
+
+
 def check_token(value: str, what: str, *, forbidden: str = "") -> str:
     """`value` if it is non-empty without whitespace, control characters or `forbidden` ones."""
+    if value and _refused(forbidden).search(value) is None:  # the common case: one scan of the value
+        return value
     bad = [char for char in value if char.isspace() or _CONTROL.match(char) or char in forbidden]
     if not value or bad:
         shown = ", ".join(repr(char) for char in dict.fromkeys(bad)) or "nothing"

@@ -64,3 +64,10 @@ def test_a_temporary_file_left_by_a_killed_export_is_removed_by_the_next(tmp_pat
     assert files.current(tmp_path) == {"passwd": "old\n"}, "a reader never sees the half-written file"
     files.write_whole(tmp_path, {"passwd": "new\n"})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["passwd", "passwd.prev"]
+
+
+def test_many_changed_files_are_flushed_together_and_all_put_in_place(tmp_path):
+    zones = {f"db.d{n}.example": f"zone {n}\n" for n in range(files.SYNC_EACH_UP_TO * 3)}
+    written = files.write_whole(tmp_path, zones)
+    assert len(written.changed) == len(zones) and files.current(tmp_path) == zones
+    assert not list(tmp_path.glob(".*"))
