@@ -40,6 +40,7 @@ from .tenancy import TenantContext
 # URL when BUREAU_DATABASE_URL is unset, resolved once by the parent process).
 DATABASE_URL_VARIABLE = "BUREAU_DATABASE_URL"
 TENANT_SLOTS_VARIABLE = "BUREAU_WORKER_TENANT_SLOTS"
+SCHEDULER_VARIABLE = "BUREAU_WORKER_SCHEDULER"  # "0": this pool runs no scheduler
 IN_PROCESS_THREADS = 2  # `bureau up`: provisioning and the like, beside HTTP and RADIUS
 
 
@@ -125,7 +126,7 @@ def start() -> None:
         url,
         limits=Limits(tenant_slots=int(slots) if slots else TENANT_SLOTS),
         settings=settings,
-        schedule=True,
+        schedule=os.environ.get(SCHEDULER_VARIABLE, "1") != "0",
     )
 
 

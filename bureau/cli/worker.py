@@ -42,6 +42,9 @@ def run(
         int,
         typer.Option(min=1, max=TENANT_SLOTS_MAX, help="Messages of one tenant running at once, installation-wide."),
     ] = TENANT_SLOTS,
+    scheduler: Annotated[
+        bool, typer.Option("--scheduler/--no-scheduler", help="Also run the scheduler of recurring jobs.")
+    ] = True,
 ) -> None:
     """Run worker processes for Bureau's actors until stopped (SIGINT or SIGTERM).
 
@@ -61,6 +64,7 @@ def run(
             # when BUREAU_DATABASE_URL is unset, resolved once here for all of them.
             os.environ[worker_app.DATABASE_URL_VARIABLE] = url
             os.environ[worker_app.TENANT_SLOTS_VARIABLE] = str(tenant_slots)
+            os.environ[worker_app.SCHEDULER_VARIABLE] = "1" if scheduler else "0"
             out.print(f"bureau worker: {processes} processes x {threads} threads on the {kind} broker")
             argv = [
                 f"{worker_app.__name__}:start",
