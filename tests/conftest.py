@@ -17,8 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bureau.platform.crypto.unix_crypt import sha512_crypt
 from bureau.platform.db.embedded import EmbeddedPostgres
 from bureau.platform.db.engine import create_engine
+from bureau.platform.provisioning.accounts import Account, AccountState
 from bureau.tenants import lifecycle, migrate
 
 TenantFactory = Callable[..., Awaitable[lifecycle.Tenant]]
@@ -92,3 +94,48 @@ def assert_ledger_sound(engine: AsyncEngine) -> LedgerCheck:
         assert report.ok, report.problems
 
     return check
+
+
+# --- Provisioning accounts: the one builder of the unit and integration provisioning tests ---
+# Test modules import these names with `from tests.conftest import HASH, MakeAccount`.
+
+MakeAccount = Callable[..., Account]
+# SHA-512 crypt(3) of "Hello world!" with salt "saltstring": the first example of the specification.
+HASH = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
+
+
+def build_account(
+    login: str,
+    *,
+    kind: str = "radius_login",
+    service_id: int = 1,
+    suspended: bool = False,
+    name: str = "Alice Example",
+    email: str = "alice@example.net",
+    plan: str = "basic",
+    password: str | None = None,
+    password_crypt: str | None = HASH,
+    quota_mb: int | None = None,
+    customer_id: int = 7,
+) -> Account:
+    """An account with its uid at 10 000 + service id; a `password`, when given, replaces
+    `password_crypt` by its SHA-512 crypt with salt "salt<service id>"."""
+    return Account(
+        service_id=service_id,
+        customer_id=customer_id,
+        kind=kind,
+        login=login,
+        state=AccountState.SUSPENDED if suspended else AccountState.ACTIVE,
+        uid=10_000 + service_id,
+        name=name,
+        email=email,
+        plan=plan,
+        password_crypt=password_crypt if password is None else sha512_crypt(password, f"salt{service_id}"),
+        quota_mb=quota_mb,
+    )
+
+
+@pytest.fixture(scope="session")  # stateless, so hypothesis tests may use it too
+def account() -> MakeAccount:
+    """`build_account`: each test states only what matters to it."""
+    return build_account

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..catalog.tables import plans
 from ..crypto.secretbox import SecretBox
 from ..crypto.unix_crypt import random_salt, sha512_crypt
+from ..db import direct
 from ..subscribers.services import secret_context
 from ..subscribers.tables import customers, services
 from .accounts import Account, AccountState
@@ -24,43 +26,51 @@ EXPORTED_STATES = ("active", "suspended")
 ALL_KINDS = ("radius_login", "mailbox", "web", "ftp", "disk_quota", "domain")
 
 
+_desired = (
+    select(
+        services.c.id,
+        services.c.customer_id,
+        services.c.kind,
+        services.c.login,
+        services.c.state,
+        services.c.password_crypt,
+        services.c.quota_mb,
+        customers.c.name,
+        customers.c.email,
+        plans.c.code,
+    )
+    .join(customers, customers.c.id == services.c.customer_id)
+    .join(plans, plans.c.id == services.c.plan_id)
+    .where(
+        services.c.state == any_(bindparam("states", type_=ARRAY(Text))),
+        services.c.kind == any_(bindparam("kinds", type_=ARRAY(Text))),
+    )
+    .order_by(services.c.id)
+)
+
+
 async def desired_accounts(conn: AsyncConnection, kinds: Collection[str]) -> list[Account]:
-    """The accounts of these service kinds that targets should hold."""
-    rows = (
-        await conn.execute(
-            select(
-                services.c.id,
-                services.c.customer_id,
-                services.c.kind,
-                services.c.login,
-                services.c.state,
-                services.c.password_crypt,
-                services.c.quota_mb,
-                customers.c.name,
-                customers.c.email,
-                plans.c.code,
-            )
-            .join(customers, customers.c.id == services.c.customer_id)
-            .join(plans, plans.c.id == services.c.plan_id)
-            .where(services.c.state.in_(EXPORTED_STATES), services.c.kind.in_(sorted(kinds)))
-            .order_by(services.c.id)
-        )
-    ).all()
+    """The accounts of these service kinds that targets should hold.
+
+    Run on the driver directly (`db/direct.py`): an export of 100,000 services spent most
+    of its query time turning rows into SQLAlchemy rows."""
+    rows = await direct.fetch(conn, _desired, {"states": list(EXPORTED_STATES), "kinds": sorted(kinds)})
+    states = {state.value: state for state in AccountState}
     return [
         Account(
-            service_id=row.id,
-            customer_id=row.customer_id,
-            kind=row.kind,
-            login=row.login,
-            state=AccountState(row.state),
-            uid=UID_BASE + row.id,
-            name=row.name,
-            email=row.email,
-            plan=row.code,
-            password_crypt=row.password_crypt,
-            quota_mb=row.quota_mb,
+            service_id=service_id,
+            customer_id=customer_id,
+            kind=kind,
+            login=login,
+            state=states[state],
+            uid=UID_BASE + service_id,
+            name=name,
+            email=email,
+            plan=plan,
+            password_crypt=password_crypt,
+            quota_mb=quota_mb,
         )
-        for row in rows
+        for service_id, customer_id, kind, login, state, password_crypt, quota_mb, name, email, plan in rows
     ]
 
 

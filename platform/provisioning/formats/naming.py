@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from ..accounts import Account
@@ -33,6 +34,7 @@ DEFAULT_SHELLS: Mapping[str, str] = {
     "ftp": "/bin/false",
 }
 
+UNIX_NAME_CACHE = 262_144  # logins; a few exports' worth
 _UNIX_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _PATH = re.compile(r"/[A-Za-z0-9_./+-]*")
 
@@ -45,17 +47,33 @@ class UnixNaming:
     realm_separator: Literal[".", "_", "-"] = "."
 
     def unix_name(self, account: Account) -> str:
-        # The realm is lower-cased, as Account.domain and the mail formats do.
-        name = account.user
-        if self.user_from == "login" and account.domain is not None:
-            name = f"{account.user}{self.realm_separator}{account.domain}"
-        if len(name) > UNIX_NAME_MAX or not _UNIX_NAME.fullmatch(name) or name.isdigit():
+        name = _unix_name(account.login, self.user_from, self.realm_separator)
+        if name is None:
+            shown = _joined(account.login, self.user_from, self.realm_separator)
             raise FormatError(
-                f"service {account.service_id}: login {account.login!r} gives Unix user name {name!r}, which is "
+                f"service {account.service_id}: login {account.login!r} gives Unix user name {shown!r}, which is "
                 f"not 1 to {UNIX_NAME_MAX} letters, digits, '.', '_' or '-' (not starting with '.' or '-', "
                 "not all digits); choose another login or user_from='local'"
             )
         return name
+
+
+def _joined(login: str, user_from: str, separator: str) -> str:
+    # The realm is lower-cased, as Account.domain and the mail formats do.
+    user, at, domain = login.rpartition("@")
+    if not (at and user):
+        return login
+    return f"{user}{separator}{domain.lower()}" if user_from == "login" else user
+
+
+@lru_cache(maxsize=UNIX_NAME_CACHE)
+def _unix_name(login: str, user_from: str, separator: str) -> str | None:
+    """The Unix name of a login, or None when it cannot be one; cached, as every
+    passwd-like format of an export asks for the same names."""
+    name = _joined(login, user_from, separator)
+    if len(name) > UNIX_NAME_MAX or not _UNIX_NAME.fullmatch(name) or name.isdigit():
+        return None
+    return name
 
 
 def check_uid(account: Account) -> int:

@@ -1,16 +1,11 @@
-"""An operator's commands folder with small scripts, and accounts, for the command target tests."""
+"""An operator's commands folder with small scripts, for the command target tests."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from bureau.platform.provisioning.accounts import Account, AccountState
-
-MakeAccount = Callable[..., Account]
 
 # Appends one line per run to the log named by its first argument: action, then the other arguments.
 RECORD = """#!/bin/sh
@@ -55,32 +50,3 @@ def commands(tmp_path: Path) -> Path:
     for name, text in (("record", RECORD), ("flaky", FLAKY), ("slow", SLOW), ("environment", ENVIRONMENT)):
         install(folder, name, text)
     return folder
-
-
-def build_account(
-    login: str,
-    *,
-    service_id: int,
-    kind: str = "web",
-    suspended: bool = False,
-    quota_mb: int | None = 100,
-    email: str = "owner@example.net",
-) -> Account:
-    return Account(
-        service_id=service_id,
-        customer_id=7,
-        kind=kind,
-        login=login,
-        state=AccountState.SUSPENDED if suspended else AccountState.ACTIVE,
-        uid=10_000 + service_id,
-        name="Owner",
-        email=email,
-        plan="web-basic",
-        password_crypt="$6$salt$hash",
-        quota_mb=quota_mb,
-    )
-
-
-@pytest.fixture(scope="session")
-def account() -> MakeAccount:
-    return build_account

@@ -46,9 +46,7 @@ async def test_home_folders_follow_the_services_through_the_operator_s_program(i
         await change_service_state(conn, isp.ids[f"alice@{isp.realm}"], "cancelled")
         gone = await export.export_target(conn, isp.box, root, "homes", commands_dir=commands)
         (checked,) = [
-            r
-            for r in await reconcile.reconcile_all(conn, isp.box, root, commands_dir=commands)
-            if r.subject == "homes"
+            r for r in await reconcile.reconcile_all(conn, isp.box, root, commands_dir=commands) if r.subject == "homes"
         ]
     assert gone.counts == {"added": 0, "modified": 0, "deleted": 1}
     assert [p.name for p in www.iterdir()] == [dave]

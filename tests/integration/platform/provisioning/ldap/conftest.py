@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +25,6 @@ from pathlib import Path
 import pytest
 from ldap3 import Connection, Server
 
-from bureau.platform.crypto.unix_crypt import sha512_crypt
-from bureau.platform.provisioning.accounts import Account, AccountState
 from bureau.platform.provisioning.ldap.options import LdapOptions
 
 SLAPD = "/usr/sbin/slapd"
@@ -37,8 +35,6 @@ ROOT_DN = f"cn=admin,{SUFFIX}"
 ROOT_PASSWORD = "root-secret-9f3a"
 START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 10
-
-MakeAccount = Callable[..., Account]
 
 
 def find_slapd() -> str:
@@ -164,31 +160,3 @@ def base_dn(slapd: Slapd) -> str:
 @pytest.fixture
 def options(slapd: Slapd, base_dn: str) -> LdapOptions:
     return LdapOptions(url=slapd.url, base_dn=base_dn, bind_dn=ROOT_DN, timeout_s=5)
-
-
-def build_account(
-    kind: str,
-    login: str,
-    *,
-    service_id: int,
-    password: str | None = None,
-    suspended: bool = False,
-    name: str = "Alice Example",
-) -> Account:
-    return Account(
-        service_id=service_id,
-        customer_id=7,
-        kind=kind,
-        login=login,
-        state=AccountState.SUSPENDED if suspended else AccountState.ACTIVE,
-        uid=10_000 + service_id,
-        name=name,
-        email="alice@example.net",
-        plan="basic",
-        password_crypt=None if password is None else sha512_crypt(password, f"salt{service_id}"),
-    )
-
-
-@pytest.fixture(scope="session")
-def account() -> MakeAccount:
-    return build_account

@@ -10,8 +10,9 @@ import pytest
 
 from bureau.platform.provisioning.ldap.options import LdapOptions
 from bureau.platform.provisioning.ldap.sync import DirectoryError, sync
+from tests.conftest import MakeAccount
 
-from .conftest import ROOT_PASSWORD, MakeAccount, Slapd, free_port
+from .conftest import ROOT_PASSWORD, Slapd, free_port
 
 UNROUTABLE = "ldap://192.0.2.1:389"  # TEST-NET-1 (RFC 5737): nothing answers there
 MARGIN_S = 3  # for a slow machine; the connect itself is bounded by timeout_s
@@ -23,7 +24,7 @@ def test_a_wrong_bind_password_names_the_url_and_not_the_password(
     wrong = "not-the-root-secret-17"
 
     with pytest.raises(DirectoryError) as raised:
-        sync(options, wrong, [account("web", "alicesite", service_id=1)])
+        sync(options, wrong, [account("alicesite", kind="web", service_id=1, password_crypt=None)])
 
     message = str(raised.value)
     assert slapd.url in message and "binding as 'cn=admin,dc=isp,dc=example'" in message
@@ -36,7 +37,7 @@ def test_an_unreachable_server_fails_within_the_timeout(options: LdapOptions, ac
     started = time.monotonic()
 
     with pytest.raises(DirectoryError, match=f"LDAP server {UNROUTABLE}: connecting and binding as .* failed"):
-        sync(unreachable, ROOT_PASSWORD, [account("web", "alicesite", service_id=1)])
+        sync(unreachable, ROOT_PASSWORD, [account("alicesite", kind="web", service_id=1, password_crypt=None)])
 
     assert time.monotonic() - started < unreachable.timeout_s + MARGIN_S
 
@@ -51,7 +52,7 @@ def test_a_server_that_never_answers_fails_within_the_timeout(options: LdapOptio
         started = time.monotonic()
 
         with pytest.raises(DirectoryError, match=f"LDAP server {hung.url}: connecting and binding as .* failed"):
-            sync(hung, ROOT_PASSWORD, [account("web", "alicesite", service_id=1)])
+            sync(hung, ROOT_PASSWORD, [account("alicesite", kind="web", service_id=1, password_crypt=None)])
 
         assert hung.timeout_s <= time.monotonic() - started < hung.timeout_s + MARGIN_S
 
@@ -60,7 +61,7 @@ def test_a_closed_port_fails_at_once_naming_the_url(options: LdapOptions, accoun
     closed = replace(options, url=f"ldap://127.0.0.1:{free_port()}")
 
     with pytest.raises(DirectoryError, match=f"LDAP server {closed.url}: .*(refused|error)"):
-        sync(closed, ROOT_PASSWORD, [account("web", "alicesite", service_id=1)])
+        sync(closed, ROOT_PASSWORD, [account("alicesite", kind="web", service_id=1, password_crypt=None)])
 
 
 def test_a_refused_change_names_the_entry(slapd: Slapd, options: LdapOptions, account: MakeAccount) -> None:
@@ -77,4 +78,4 @@ def test_a_refused_change_names_the_entry(slapd: Slapd, options: LdapOptions, ac
         DirectoryError,
         match=f"LDAP server {slapd.url}: adding container 'ou=accounts,.*' failed: .*insufficientAccessRights",
     ):
-        sync(reader, "reader-pw", [account("web", "alicesite", service_id=1)])
+        sync(reader, "reader-pw", [account("alicesite", kind="web", service_id=1, password_crypt=None)])

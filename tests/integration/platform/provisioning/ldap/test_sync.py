@@ -11,17 +11,18 @@ from bureau.platform.provisioning.ldap.entries import desired_entries
 from bureau.platform.provisioning.ldap.options import LdapOptions
 from bureau.platform.provisioning.ldap.read import held
 from bureau.platform.provisioning.ldap.sync import DirectoryError, connect, current_entries, sync
+from tests.conftest import MakeAccount
 
-from .conftest import ROOT_PASSWORD, MakeAccount, Slapd
+from .conftest import ROOT_PASSWORD, Slapd
 
 
 def accounts(account: MakeAccount) -> list[Account]:
     return [
-        account("radius_login", "alice@isp.example", service_id=1, password="alice-pw"),
-        account("radius_login", "dave@isp.example", service_id=2, password="dave-pw", suspended=True),
-        account("mailbox", "box@isp.example", service_id=3, password="box-pw"),
-        account("web", "alicesite", service_id=4, password="site-pw"),
-        account("domain", "Isp.Example", service_id=5),
+        account("alice@isp.example", kind="radius_login", service_id=1, password="alice-pw"),
+        account("dave@isp.example", kind="radius_login", service_id=2, password="dave-pw", suspended=True),
+        account("box@isp.example", kind="mailbox", service_id=3, password="box-pw"),
+        account("alicesite", kind="web", service_id=4, password="site-pw"),
+        account("Isp.Example", kind="domain", service_id=5, password_crypt=None),
     ]
 
 

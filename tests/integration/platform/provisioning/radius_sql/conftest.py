@@ -9,7 +9,7 @@ copied verbatim from that file of Debian 12's freeradius 3.2.1+dfsg-4+deb12u1.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bureau.platform.crypto.unix_crypt import sha512_crypt
 from bureau.platform.db.engine import create_engine
-from bureau.platform.provisioning.accounts import Account, AccountState
 from bureau.platform.provisioning.radius_sql.options import RadiusSqlOptions
 
 SCHEMA_FILE = Path("/etc/freeradius/3.0/mods-config/sql/main/postgresql/schema.sql")
@@ -50,8 +48,6 @@ CREATE TABLE IF NOT EXISTS radusergroup (
 );
 create index radusergroup_UserName on radusergroup (UserName);
 """
-
-MakeAccount = Callable[..., Account]
 
 
 def schema_sql() -> str:
@@ -113,25 +109,3 @@ async def freeradius_db(server_url: str) -> AsyncIterator[FreeradiusDb]:
 @pytest.fixture
 def options(freeradius_db: FreeradiusDb) -> RadiusSqlOptions:
     return RadiusSqlOptions(url=freeradius_db.url, group="broadband", timeout_s=5)
-
-
-def build_account(
-    login: str, *, service_id: int, password: str | None = None, suspended: bool = False, kind: str = "radius_login"
-) -> Account:
-    return Account(
-        service_id=service_id,
-        customer_id=7,
-        kind=kind,
-        login=login,
-        state=AccountState.SUSPENDED if suspended else AccountState.ACTIVE,
-        uid=10_000 + service_id,
-        name="Alice Example",
-        email="alice@example.net",
-        plan="basic",
-        password_crypt=None if password is None else sha512_crypt(password, f"salt{service_id}"),
-    )
-
-
-@pytest.fixture(scope="session")
-def account() -> MakeAccount:
-    return build_account

@@ -15,8 +15,9 @@ from bureau.platform.db.engine import create_engine
 from bureau.platform.provisioning.formats.base import OptionsError
 from bureau.platform.provisioning.radius_sql.options import RadiusSqlOptions, options_from
 from bureau.platform.provisioning.radius_sql.sync import SqlTargetError, held, sync
+from tests.conftest import MakeAccount
 
-from .conftest import FreeradiusDb, MakeAccount, run_script, schema_sql
+from .conftest import FreeradiusDb, run_script, schema_sql
 
 WRITER, WRITER_PASSWORD = "radius_writer", "writer-secret-7c1e"
 

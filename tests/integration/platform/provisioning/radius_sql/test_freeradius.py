@@ -19,11 +19,13 @@ from sqlalchemy.engine import make_url
 
 from bureau.platform.provisioning.radius_sql.options import RadiusSqlOptions
 from bureau.platform.provisioning.radius_sql.sync import sync
+from tests.conftest import MakeAccount
 
-from .conftest import FreeradiusDb, MakeAccount
+from .conftest import FreeradiusDb
 
 TEMPLATES = Path(__file__).resolve().parents[5] / "bench" / "freeradius"
 SYSTEM_RADDB = Path("/etc/freeradius/3.0")
+INSTALLER = Path(__file__).resolve().parents[5] / "infra" / "install-freeradius.sh"  # when missing
 FREERADIUS, RADCLIENT = "/usr/sbin/freeradius", "/usr/bin/radclient"
 SECRET = "testing123"  # bench/freeradius/clients.conf's
 START_TIMEOUT_S = 30
@@ -71,6 +73,8 @@ def build_raddb(folder: Path, url: str, ports: list[int]) -> None:
 @pytest.fixture
 def freeradius(freeradius_db: FreeradiusDb, tmp_path: Path) -> Iterator[int]:
     """A running FreeRADIUS reading the test's database; yields its auth port."""
+    installed = subprocess.run(["bash", str(INSTALLER)], capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, f"{INSTALLER} could not install FreeRADIUS: {installed.stderr}"
     assert Path(FREERADIUS).exists() and Path(RADCLIENT).exists(), "install freeradius and freeradius-utils"
     ports = free_udp_ports(2)
     build_raddb(tmp_path, freeradius_db.url, ports)
@@ -116,7 +120,7 @@ async def test_freeradius_accepts_active_logins_and_rejects_the_others_as_the_ro
     accounts = [
         account("alice@isp.example", service_id=1, password="alice-pw"),
         account("dave@isp.example", service_id=2, password="dave-pw", suspended=True),
-        account("nopass@isp.example", service_id=3),
+        account("nopass@isp.example", service_id=3, password_crypt=None),
     ]
     await sync(options, None, accounts)
 

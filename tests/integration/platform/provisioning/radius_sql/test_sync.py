@@ -9,15 +9,16 @@ from bureau.platform.provisioning.formats.base import NO, YES, Held
 from bureau.platform.provisioning.radius_sql.options import RadiusSqlOptions
 from bureau.platform.provisioning.radius_sql.rows import desired_held
 from bureau.platform.provisioning.radius_sql.sync import held, sync
+from tests.conftest import MakeAccount
 
-from .conftest import FreeradiusDb, MakeAccount
+from .conftest import FreeradiusDb
 
 
 def logins(account: MakeAccount) -> list[Account]:
     return [
         account("alice@isp.example", service_id=1, password="alice-pw"),
         account("dave@isp.example", service_id=2, password="dave-pw", suspended=True),
-        account("nopass@isp.example", service_id=3),
+        account("nopass@isp.example", service_id=3, password_crypt=None),
         account("box@isp.example", service_id=4, password="box-pw", kind="mailbox"),  # not a RADIUS login
     ]
 

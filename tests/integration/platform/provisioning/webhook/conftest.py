@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-
-from bureau.platform.provisioning.accounts import Account, AccountState
-
-MakeAccount = Callable[..., Account]
-HASH = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
 
 
 @dataclass
@@ -76,26 +71,3 @@ def receiver() -> Iterator[Receiver]:
         server.shutdown()
         server.server_close()
         thread.join()
-
-
-def build_account(
-    login: str, *, service_id: int, kind: str = "radius_login", suspended: bool = False, quota_mb: int | None = None
-) -> Account:
-    return Account(
-        service_id=service_id,
-        customer_id=40 + service_id,
-        kind=kind,
-        login=login,
-        state=AccountState.SUSPENDED if suspended else AccountState.ACTIVE,
-        uid=10_000 + service_id,
-        name="Customer Name",
-        email="customer@example.net",
-        plan="dsl-10",
-        password_crypt=HASH,
-        quota_mb=quota_mb,
-    )
-
-
-@pytest.fixture(scope="session")
-def account() -> MakeAccount:
-    return build_account

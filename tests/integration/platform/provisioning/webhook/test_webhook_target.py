@@ -14,8 +14,9 @@ from bureau.platform.provisioning.formats.base import OptionsError
 from bureau.platform.provisioning.webhook.options import WebhookOptions, options_from
 from bureau.platform.provisioning.webhook.signature import verify_signature
 from bureau.platform.provisioning.webhook.sync import WebhookFailed, held, sync
+from tests.conftest import HASH, MakeAccount
 
-from .conftest import HASH, MakeAccount, Receiver
+from .conftest import Receiver
 
 SECRET = "whsec_4f1c0e9a7b2d8e3f"
 
@@ -37,7 +38,10 @@ async def test_first_sync_posts_one_signed_added_event_per_account_and_a_second_
     tmp_path: Path, receiver: Receiver, account: MakeAccount
 ) -> None:
     options = options_from({"url": receiver.url})
-    accounts = [account("bob@demo.example", service_id=2), account("alice@demo.example", service_id=1)]
+    accounts = [
+        account("bob@demo.example", service_id=2),
+        account("alice@demo.example", service_id=1, customer_id=41, plan="dsl-10"),
+    ]
 
     first = await sync(options, SECRET, accounts, folder=tmp_path)
 
@@ -173,8 +177,10 @@ async def test_no_password_hash_or_customer_detail_is_ever_posted(
     tmp_path: Path, receiver: Receiver, account: MakeAccount
 ) -> None:
     options = options_from({"url": receiver.url})
-    await sync(options, SECRET, [account("alice", service_id=1), account("bob", service_id=2)], folder=tmp_path)
-    await sync(options, SECRET, [account("alice", service_id=1, suspended=True)], folder=tmp_path)
+    email = "customer@example.net"
+    alice, bob = account("alice", service_id=1, email=email), account("bob", service_id=2, email=email)
+    await sync(options, SECRET, [alice, bob], folder=tmp_path)
+    await sync(options, SECRET, [account("alice", service_id=1, suspended=True, email=email)], folder=tmp_path)
 
     assert len(receiver.requests) == 4
     for request in receiver.requests:

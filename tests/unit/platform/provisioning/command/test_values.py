@@ -7,8 +7,7 @@ import pytest
 from bureau.platform.provisioning.command.options import CommandOptions
 from bureau.platform.provisioning.command.values import desired_held
 from bureau.platform.provisioning.formats.base import FormatError
-
-from .conftest import MakeAccount
+from tests.conftest import MakeAccount
 
 OPTIONS = CommandOptions(
     add=("p",), remove=("p",), kinds=("web", "disk_quota", "domain"), home_base="/srv/www/", gid=33
@@ -17,10 +16,10 @@ OPTIONS = CommandOptions(
 
 def test_users_are_keyed_by_unix_name_and_domains_by_domain(account: MakeAccount) -> None:
     accounts = [
-        account("web", "alice", service_id=1, quota_mb=100),
-        account("disk_quota", "bob@Demo.Example", service_id=2, suspended=True),
-        account("domain", "Shop.Example", service_id=3),
-        account("ftp", "carol", service_id=4),  # not one of the kinds
+        account("alice", kind="web", service_id=1, quota_mb=100),
+        account("bob@Demo.Example", kind="disk_quota", service_id=2, suspended=True),
+        account("Shop.Example", kind="domain", service_id=3),
+        account("carol", kind="ftp", service_id=4),  # not one of the kinds
     ]
 
     held = desired_held(accounts, OPTIONS)
@@ -44,16 +43,18 @@ def test_users_are_keyed_by_unix_name_and_domains_by_domain(account: MakeAccount
 
 
 def test_no_password_hash_is_kept(account: MakeAccount) -> None:
-    held = desired_held([account("web", "alice")], OPTIONS)
+    held = desired_held([account("alice", kind="web")], OPTIONS)
 
     assert not any("$6$" in value for value in held["alice"].attributes.values())
 
 
 def test_two_accounts_on_one_key_are_refused(account: MakeAccount) -> None:
     with pytest.raises(FormatError, match=r"services 1 \(web\) and 2 \(disk_quota\) both map to command target key"):
-        desired_held([account("web", "alice", service_id=1), account("disk_quota", "alice", service_id=2)], OPTIONS)
+        desired_held(
+            [account("alice", kind="web", service_id=1), account("alice", kind="disk_quota", service_id=2)], OPTIONS
+        )
 
 
 def test_a_name_unix_cannot_hold_is_refused(account: MakeAccount) -> None:
     with pytest.raises(FormatError, match="gives Unix user name"):
-        desired_held([account("web", "al ice")], OPTIONS)
+        desired_held([account("al ice", kind="web")], OPTIONS)

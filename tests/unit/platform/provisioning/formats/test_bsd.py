@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
-from bureau.platform.provisioning.accounts import Account
 from bureau.platform.provisioning.formats.base import HEADER, FormatError
 from bureau.platform.provisioning.formats.bsd import BsdOptions, read, render
+from tests.conftest import MakeAccount
 
-MakeAccount = Callable[..., Account]
 OPTIONS = BsdOptions(login_class="isp")
 
 
 def test_each_user_has_ten_fields_with_class_and_no_expiry(account: MakeAccount) -> None:
-    alice = account("mailbox", "alice@demo.example")
+    alice = account("alice@demo.example", kind="mailbox")
     text = render([alice], OPTIONS)["master.passwd"]
     assert text == (
         f"{HEADER}\nalice.demo.example:{alice.password_crypt}:10001:100:isp:0:0:Alice Example:"
@@ -24,19 +21,19 @@ def test_each_user_has_ten_fields_with_class_and_no_expiry(account: MakeAccount)
 
 
 def test_a_suspended_account_is_locked_the_way_pw_lock_does_it(account: MakeAccount) -> None:
-    alice = account("ftp", "alice", suspended=True)
-    line = render([alice, account("domain", "demo.example", service_id=2)], OPTIONS)["master.passwd"].splitlines()
+    alice = account("alice", kind="ftp", suspended=True)
+    line = render([alice, account("demo.example", kind="domain", service_id=2)], OPTIONS)["master.passwd"].splitlines()
     assert line[1].split(":")[1] == f"*LOCKED*{alice.password_crypt}"
     assert len(line) == 2  # the domain service is not a Unix user
 
 
 def test_the_output_does_not_depend_on_the_order_of_the_accounts(account: MakeAccount) -> None:
-    accounts = [account("web", "bob"), account("web", "alice", service_id=2)]
+    accounts = [account("bob", kind="web"), account("alice", kind="web", service_id=2)]
     assert render(accounts, OPTIONS) == render(accounts[::-1], OPTIONS)
 
 
 def test_rendered_users_read_back_with_lock_state_and_a_hand_added_one_is_found(account: MakeAccount) -> None:
-    files = render([account("web", "alice", suspended=True, name="A, B: C")], OPTIONS)
+    files = render([account("alice", kind="web", suspended=True, name="A, B: C")], OPTIONS)
     files["master.passwd"] += "toor:*:0:0::0:0:Bourne-again Superuser:/root:\n"
     held = read(files, OPTIONS)
     assert held["alice"].attributes["locked"] == "yes"

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
-from bureau.platform.provisioning.accounts import Account
 from bureau.platform.provisioning.formats.base import HEADER, FormatError, options_from
 from bureau.platform.provisioning.formats.erpcd import ErpcdOptions, read, render
+from tests.conftest import MakeAccount
 
-MakeAccount = Callable[..., Account]
 OPTIONS = ErpcdOptions(annex="1-16@annex01", remote_address="DHCP")
 
 
 def test_dial_up_logins_get_a_passwd_line_and_active_ones_a_dialup_entry(account: MakeAccount) -> None:
-    alice = account("radius_login", "alice@demo.example")
-    bob = account("radius_login", "bob@demo.example", service_id=2, suspended=True)
-    files = render([bob, alice, account("mailbox", "carol@demo.example", service_id=3)], OPTIONS)
+    alice = account("alice@demo.example", kind="radius_login")
+    bob = account("bob@demo.example", kind="radius_login", service_id=2, suspended=True)
+    files = render([bob, alice, account("carol@demo.example", kind="mailbox", service_id=3)], OPTIONS)
     assert files["acp_passwd"] == (
         f"alice@demo.example:{alice.password_crypt}:10001:100:Alice Example:/nonexistent:/bin/false\n"
         f"bob@demo.example:!{bob.password_crypt}:10002:100:Alice Example:/nonexistent:/bin/false\n"
@@ -27,17 +24,17 @@ def test_dial_up_logins_get_a_passwd_line_and_active_ones_a_dialup_entry(account
 
 def test_a_local_address_is_written_after_the_remote_one(account: MakeAccount) -> None:
     options = ErpcdOptions(remote_address="192.0.2.7", local_address="192.0.2.1")
-    dialup = render([account("radius_login", "alice")], options)["acp_dialup"]
+    dialup = render([account("alice", kind="radius_login")], options)["acp_dialup"]
     assert dialup.splitlines()[1] == "alice * 192.0.2.7 192.0.2.1"
 
 
 def test_the_same_accounts_give_the_same_bytes_in_any_order(account: MakeAccount) -> None:
-    accounts = [account("radius_login", "b"), account("radius_login", "a", service_id=2)]
+    accounts = [account("b", kind="radius_login"), account("a", kind="radius_login", service_id=2)]
     assert render(accounts, OPTIONS) == render(accounts[::-1], OPTIONS)
 
 
 def test_what_was_rendered_reads_back_and_a_hand_added_dialup_entry_is_found(account: MakeAccount) -> None:
-    files = render([account("radius_login", "alice", suspended=True)], OPTIONS)
+    files = render([account("alice", kind="radius_login", suspended=True)], OPTIONS)
     files["acp_dialup"] += "carol * 10.0.0.9   # a fixed address, by hand\n"
     held = read(files, OPTIONS)
     assert held["alice"].attributes["locked"] == "yes"
@@ -53,7 +50,7 @@ def test_a_dialup_line_without_a_remote_address_names_file_and_line() -> None:
 @pytest.mark.parametrize("login", ["ali ce", "al:ice", "alice#1", "al\nice"])
 def test_a_login_that_would_break_either_file_is_refused(account: MakeAccount, login: str) -> None:
     with pytest.raises(FormatError, match="service 1: login"):
-        render([account("radius_login", login)], OPTIONS)
+        render([account(login, kind="radius_login")], OPTIONS)
 
 
 def test_options_refuse_an_annex_or_address_that_erpcd_could_not_read() -> None:

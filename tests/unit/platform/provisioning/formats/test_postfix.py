@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from bureau.platform.provisioning.accounts import Account
 from bureau.platform.provisioning.formats.base import HEADER, FormatError, options_from
 from bureau.platform.provisioning.formats.postfix import PostfixOptions, read, render
+from tests.conftest import MakeAccount
 
-MakeAccount = Callable[..., Account]
 OPTIONS = PostfixOptions()
 
 
 def mail_accounts(account: MakeAccount) -> list[Account]:
     return [
-        account("mailbox", "bob@demo.example", service_id=1),
-        account("mailbox", "alice@demo.example", service_id=2, suspended=True),
-        account("domain", "alice-shop.example", service_id=3),
+        account("bob@demo.example", kind="mailbox", service_id=1),
+        account("alice@demo.example", kind="mailbox", service_id=2, suspended=True),
+        account("alice-shop.example", kind="domain", service_id=3),
     ]
 
 
@@ -65,4 +63,4 @@ def test_a_malformed_line_names_its_file_and_line(text: str, where: str) -> None
 
 def test_an_address_with_whitespace_is_refused(account: MakeAccount) -> None:
     with pytest.raises(FormatError, match="service 1: mail address"):
-        render([account("mailbox", "bob\t@demo.example")], OPTIONS)
+        render([account("bob\t@demo.example", kind="mailbox")], OPTIONS)

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from bureau.platform.provisioning.accounts import Account
 from bureau.platform.provisioning.formats.base import HEADER, FormatError, options_from
 from bureau.platform.provisioning.formats.qmail import QmailOptions, read, render
+from tests.conftest import MakeAccount
 
-MakeAccount = Callable[..., Account]
 OPTIONS = QmailOptions()
 
 
 def mail_accounts(account: MakeAccount) -> list[Account]:
     return [
-        account("mailbox", "bob@demo.example", service_id=1),
-        account("mailbox", "alice@demo.example", service_id=2, suspended=True),
-        account("domain", "Alice-Shop.example", service_id=3),
+        account("bob@demo.example", kind="mailbox", service_id=1),
+        account("alice@demo.example", kind="mailbox", service_id=2, suspended=True),
+        account("Alice-Shop.example", kind="domain", service_id=3),
     ]
 
 
@@ -68,4 +66,4 @@ def test_a_malformed_line_names_its_file_and_line(files: dict[str, str], where: 
 
 def test_a_domain_service_with_an_invalid_name_is_refused(account: MakeAccount) -> None:
     with pytest.raises(FormatError, match=r"service 1: domain 'bad_domain.example'"):
-        render([account("domain", "bad_domain.example")], OPTIONS)
+        render([account("bad_domain.example", kind="domain")], OPTIONS)

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bureau.platform.provisioning.accounts import Account
 from bureau.platform.provisioning.formats.base import HEADER, FormatError, options_from
 from bureau.platform.provisioning.formats.radius_users import RadiusUsersOptions, read, render
+from tests.conftest import MakeAccount
 
-MakeAccount = Callable[..., Account]
 OPTIONS = RadiusUsersOptions()
 
 
 def test_an_active_login_gets_its_hash_and_the_default_reply_items(account: MakeAccount) -> None:
-    alice = account("radius_login", "alice@demo.example")
-    assert render([alice, account("mailbox", "x@demo.example", service_id=2)], OPTIONS)["users"] == (
+    alice = account("alice@demo.example", kind="radius_login")
+    assert render([alice, account("x@demo.example", kind="mailbox", service_id=2)], OPTIONS)["users"] == (
         f"{HEADER}\n"
         f'"alice@demo.example"\tCrypt-Password := "{alice.password_crypt}"\n'
         "\tService-Type = Framed-User,\n"
@@ -30,8 +27,8 @@ def test_an_active_login_gets_its_hash_and_the_default_reply_items(account: Make
 def test_a_suspended_login_is_rejected_with_a_message_and_no_password_is_rejected_quietly(
     account: MakeAccount,
 ) -> None:
-    alice = account("radius_login", "alice", suspended=True)
-    text = render([alice, account("radius_login", "bob", service_id=2, password_crypt=None)], OPTIONS)["users"]
+    alice = account("alice", kind="radius_login", suspended=True)
+    text = render([alice, account("bob", kind="radius_login", service_id=2, password_crypt=None)], OPTIONS)["users"]
     assert f'"alice"\tCrypt-Password := "{alice.password_crypt}", Auth-Type := Reject\n' in text
     assert '\tReply-Message = "Account suspended"\n' in text
     assert '"bob"\tAuth-Type := Reject\n\n' in text
@@ -39,7 +36,7 @@ def test_a_suspended_login_is_rejected_with_a_message_and_no_password_is_rejecte
 
 def test_reply_items_come_from_the_options_and_text_is_quoted_and_escaped(account: MakeAccount) -> None:
     options = options_from("radius_users", {"reply": {"Framed-IP-Address": "192.0.2.1", "Filter-Id": 'std "web"'}})
-    text = render([account("radius_login", 'o"brien\\x')], options)["users"]
+    text = render([account('o"brien\\x', kind="radius_login")], options)["users"]
     assert text.splitlines()[1].startswith('"o\\"brien\\\\x"\t')
     assert "\tFramed-IP-Address = 192.0.2.1,\n" in text
     assert '\tFilter-Id = "std \\"web\\""\n' in text
@@ -49,7 +46,7 @@ def test_reply_items_come_from_the_options_and_text_is_quoted_and_escaped(accoun
 
 
 def test_the_same_accounts_give_the_same_bytes_in_any_order(account: MakeAccount) -> None:
-    accounts = [account("radius_login", "zed"), account("radius_login", "amy", service_id=2)]
+    accounts = [account("zed", kind="radius_login"), account("amy", kind="radius_login", service_id=2)]
     assert render(accounts, OPTIONS) == render(accounts[::-1], OPTIONS)
 
 
@@ -93,7 +90,7 @@ def test_a_malformed_entry_names_the_file_and_line(text: str, where: str) -> Non
 @pytest.mark.parametrize("login", ["", "ali\nce", "tab\there"])
 def test_a_login_with_control_characters_is_refused(account: MakeAccount, login: str) -> None:
     with pytest.raises(FormatError, match="service 1: login"):
-        render([account("radius_login", login)], OPTIONS)
+        render([account(login, kind="radius_login")], OPTIONS)
 
 
 def test_options_refuse_a_reply_attribute_that_is_not_a_name() -> None:
@@ -115,7 +112,7 @@ def test_reading_what_was_rendered_gives_every_login_its_hash_and_lock(
     account: MakeAccount, items: list[tuple[str, bool, str | None]]
 ) -> None:
     accounts = [
-        account("radius_login", login, service_id=i, suspended=suspended, password_crypt=crypt)
+        account(login, kind="radius_login", service_id=i, suspended=suspended, password_crypt=crypt)
         for i, (login, suspended, crypt) in enumerate(items, start=1)
     ]
     held = read(render(accounts, OPTIONS), OPTIONS)

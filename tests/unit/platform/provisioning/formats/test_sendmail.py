@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from bureau.platform.provisioning.accounts import Account
 from bureau.platform.provisioning.formats.base import HEADER, FormatError
 from bureau.platform.provisioning.formats.sendmail import SendmailOptions, read, render
+from tests.conftest import MakeAccount
 
-MakeAccount = Callable[..., Account]
 OPTIONS = SendmailOptions()
 
 
 def mail_accounts(account: MakeAccount) -> list[Account]:
     return [
-        account("mailbox", "bob@Demo.Example", service_id=1),
-        account("mailbox", "alice@demo.example", service_id=2, suspended=True),
-        account("domain", "alice-shop.example", service_id=3),
-        account("radius_login", "carol@dial.example", service_id=4),
+        account("bob@Demo.Example", kind="mailbox", service_id=1),
+        account("alice@demo.example", kind="mailbox", service_id=2, suspended=True),
+        account("alice-shop.example", kind="domain", service_id=3),
+        account("carol@dial.example", kind="radius_login", service_id=4),
     ]
 
 
@@ -32,7 +30,7 @@ def test_mailboxes_map_to_unix_users_and_suspended_ones_to_a_permanent_error(acc
 
 
 def test_the_local_part_alone_can_name_the_user(account: MakeAccount) -> None:
-    files = render([account("mailbox", "bob@demo.example")], SendmailOptions(user_from="local"))
+    files = render([account("bob@demo.example", kind="mailbox")], SendmailOptions(user_from="local"))
     assert files["virtusertable"].endswith("bob@demo.example\tbob\n")
 
 
@@ -66,4 +64,4 @@ def test_an_address_without_a_target_names_file_and_line() -> None:
 @pytest.mark.parametrize("login", ["bob smith@demo.example", "bob@demo..example", "#bob@demo.example", "bob"])
 def test_an_address_that_would_break_the_table_is_refused(account: MakeAccount, login: str) -> None:
     with pytest.raises(FormatError, match=r"service 1: .*mail address"):
-        render([account("mailbox", login)], OPTIONS)
+        render([account(login, kind="mailbox")], OPTIONS)

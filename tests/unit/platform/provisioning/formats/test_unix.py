@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bureau.platform.provisioning.accounts import Account
 from bureau.platform.provisioning.formats.base import FORMATS, FormatError, options_from
 from bureau.platform.provisioning.formats.unix import UnixOptions, read, render
+from tests.conftest import HASH, MakeAccount
 
-MakeAccount = Callable[..., Account]
 OPTIONS = UnixOptions()
-HASH = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
 
 
 def test_each_kind_becomes_a_unix_user_with_its_home_and_shell(account: MakeAccount) -> None:
     files = render(
         [
-            account("radius_login", "alice@Demo.Example", service_id=1),
-            account("mailbox", "bob@demo.example", service_id=2),
-            account("web", "carol", service_id=3),
-            account("ftp", "dave", service_id=4),
-            account("domain", "alice-shop.example", service_id=5),
+            account("alice@Demo.Example", kind="radius_login", service_id=1),
+            account("bob@demo.example", kind="mailbox", service_id=2),
+            account("carol", kind="web", service_id=3),
+            account("dave", kind="ftp", service_id=4),
+            account("alice-shop.example", kind="domain", service_id=5),
         ],
         OPTIONS,
     )
@@ -39,58 +35,65 @@ def test_each_kind_becomes_a_unix_user_with_its_home_and_shell(account: MakeAcco
 
 def test_a_suspended_account_keeps_its_hash_behind_a_bang_and_no_password_is_a_star(account: MakeAccount) -> None:
     files = render(
-        [account("web", "alice", suspended=True), account("web", "bob", service_id=2, password_crypt=None)], OPTIONS
+        [account("alice", kind="web", suspended=True), account("bob", kind="web", service_id=2, password_crypt=None)],
+        OPTIONS,
     )
     assert files["shadow"] == f"alice:!{HASH}::0:99999:7:::\nbob:*::0:99999:7:::\n"
 
 
 def test_the_local_part_alone_can_be_the_user_name_and_collisions_are_refused(account: MakeAccount) -> None:
     options = UnixOptions(user_from="local")
-    assert render([account("mailbox", "alice@demo.example")], options)["passwd"].startswith("alice:x:")
-    twins = [account("mailbox", "alice@demo.example"), account("mailbox", "alice@other.example", service_id=2)]
+    assert render([account("alice@demo.example", kind="mailbox")], options)["passwd"].startswith("alice:x:")
+    twins = [
+        account("alice@demo.example", kind="mailbox"),
+        account("alice@other.example", kind="mailbox", service_id=2),
+    ]
     with pytest.raises(FormatError, match=r"services 1 .* and 2 .* both map to Unix user 'alice'"):
         render(twins, options)
 
 
 def test_the_last_change_day_and_shells_come_from_the_options(account: MakeAccount) -> None:
     options = UnixOptions(last_change_day=19_000, shells={"web": "/bin/bash"}, gid=33, home_base="/srv/www/")
-    files = render([account("web", "alice")], options)
+    files = render([account("alice", kind="web")], options)
     assert files["passwd"] == "alice:x:10001:33:Alice Example:/srv/www/alice:/bin/bash\n"
     assert files["shadow"] == f"alice:{HASH}:19000:0:99999:7:::\n"
 
 
 def test_kinds_can_be_limited_so_one_login_sold_twice_goes_to_two_targets(account: MakeAccount) -> None:
-    both = [account("radius_login", "alice@demo.example"), account("mailbox", "alice@demo.example", service_id=2)]
+    both = [
+        account("alice@demo.example", kind="radius_login"),
+        account("alice@demo.example", kind="mailbox", service_id=2),
+    ]
     with pytest.raises(FormatError, match="both map to Unix user"):
         render(both, OPTIONS)
     assert "10002" in render(both, UnixOptions(kinds=("mailbox",)))["passwd"]
 
 
 def test_the_same_accounts_in_any_order_give_the_same_bytes(account: MakeAccount) -> None:
-    accounts = [account("web", name, service_id=i) for i, name in enumerate(["zed", "amy", "mo"], start=1)]
+    accounts = [account(name, kind="web", service_id=i) for i, name in enumerate(["zed", "amy", "mo"], start=1)]
     assert render(accounts, OPTIONS) == render(list(reversed(accounts)), OPTIONS) == render(accounts, OPTIONS)
 
 
 def test_the_gecos_field_is_sanitized_rather_than_breaking_the_line(account: MakeAccount) -> None:
-    files = render([account("web", "alice", name="Alice: Smith,\nRoom 4\x07")], OPTIONS)
+    files = render([account("alice", kind="web", name="Alice: Smith,\nRoom 4\x07")], OPTIONS)
     assert files["passwd"] == "alice:x:10001:100:Alice Smith Room 4:/home/alice:/bin/false\n"
 
 
 @pytest.mark.parametrize("login", ["ali:ce", "ali ce", "-alice", "12345", "a" * 33, "al\nice"])
 def test_a_login_that_cannot_be_a_unix_name_is_refused_naming_the_service(account: MakeAccount, login: str) -> None:
     with pytest.raises(FormatError, match="service 1: login"):
-        render([account("web", login)], OPTIONS)
+        render([account(login, kind="web")], OPTIONS)
 
 
 def test_uid_zero_and_a_hash_with_a_colon_are_refused(account: MakeAccount) -> None:
     with pytest.raises(FormatError, match="uid 0"):
-        render([account("web", "alice", service_id=-10_000)], OPTIONS)
+        render([account("alice", kind="web", service_id=-10_000)], OPTIONS)
     with pytest.raises(FormatError, match="hash"):
-        render([account("web", "alice", password_crypt="$6$a:b")], OPTIONS)
+        render([account("alice", kind="web", password_crypt="$6$a:b")], OPTIONS)
 
 
 def test_a_hand_added_user_is_read_back_and_comments_are_ignored(account: MakeAccount) -> None:
-    files = render([account("web", "alice", suspended=True)], OPTIONS)
+    files = render([account("alice", kind="web", suspended=True)], OPTIONS)
     files["passwd"] += "\n# added by hand\nroot2:x:0:0:Oops:/root:/bin/sh\n"
     files["shadow"] += "root2:$6$x$y:19000:0:99999:7:::\n"
     held = read(files, OPTIONS)
@@ -158,8 +161,8 @@ def test_reading_what_was_rendered_gives_every_user_with_its_fields(
 ) -> None:
     accounts = [
         account(
-            kind,
             user if kind in ("web", "ftp") else f"{user}@demo.example",
+            kind=kind,
             service_id=i,
             suspended=suspended,
             password_crypt=crypt,

@@ -9,8 +9,9 @@ import pytest
 from bureau.platform.provisioning.formats.base import FormatError
 from bureau.platform.provisioning.ldap.entries import containers, desired_entries, dn_key
 from bureau.platform.provisioning.ldap.options import LdapOptions
+from tests.conftest import HASH, MakeAccount
 
-from .conftest import BASE, HASH, MakeAccount
+from .conftest import BASE
 
 ACCOUNTS = f"ou=accounts,{BASE}"
 
@@ -18,7 +19,7 @@ ACCOUNTS = f"ou=accounts,{BASE}"
 def test_an_active_login_is_an_inet_org_person_and_posix_account_under_ou_accounts(
     account: MakeAccount, options: LdapOptions
 ) -> None:
-    entries = desired_entries([account("radius_login", "alice@Demo.Example", service_id=12)], options)
+    entries = desired_entries([account("alice@Demo.Example", kind="radius_login", service_id=12)], options)
 
     assert entries == {
         f"uid=alice.demo.example,{ACCOUNTS}": {
@@ -40,7 +41,7 @@ def test_an_active_login_is_an_inet_org_person_and_posix_account_under_ou_accoun
 def test_a_suspended_account_is_locked_by_its_hash_and_by_shadow_expire(
     account: MakeAccount, options: LdapOptions
 ) -> None:
-    [attributes] = desired_entries([account("ftp", "alice", suspended=True)], options).values()
+    [attributes] = desired_entries([account("alice", kind="ftp", suspended=True)], options).values()
 
     assert attributes["userPassword"] == ["{CRYPT}!" + HASH]
     assert attributes["shadowExpire"] == ["1"]
@@ -50,8 +51,8 @@ def test_a_suspended_account_is_locked_by_its_hash_and_by_shadow_expire(
 def test_an_account_without_a_password_has_no_user_password(account: MakeAccount, options: LdapOptions) -> None:
     [active, suspended] = desired_entries(
         [
-            account("web", "alice", service_id=1, password_crypt=None),
-            account("web", "bob", service_id=2, password_crypt=None, suspended=True),
+            account("alice", kind="web", service_id=1, password_crypt=None),
+            account("bob", kind="web", service_id=2, password_crypt=None, suspended=True),
         ],
         options,
     ).values()
@@ -64,7 +65,7 @@ def test_a_mailbox_carries_its_address_and_other_accounts_the_customers(
     account: MakeAccount, options: LdapOptions
 ) -> None:
     entries = desired_entries(
-        [account("mailbox", "Info@ISP.Example", service_id=1), account("web", "alice", service_id=2)], options
+        [account("Info@ISP.Example", kind="mailbox", service_id=1), account("alice", kind="web", service_id=2)], options
     )
 
     assert entries[f"uid=Info.isp.example,{ACCOUNTS}"]["mail"] == ["Info@isp.example"]
@@ -74,7 +75,7 @@ def test_a_mailbox_carries_its_address_and_other_accounts_the_customers(
 def test_a_customer_without_an_address_or_a_name_still_gets_a_valid_entry(
     account: MakeAccount, options: LdapOptions
 ) -> None:
-    [attributes] = desired_entries([account("web", "alice", email="", name="  ")], options).values()
+    [attributes] = desired_entries([account("alice", kind="web", email="", name="  ")], options).values()
 
     assert "mail" not in attributes
     assert attributes["cn"] == attributes["sn"] == ["alice"]
@@ -84,11 +85,11 @@ def test_a_customer_address_ldap_cannot_hold_is_refused_naming_the_service(
     account: MakeAccount, options: LdapOptions
 ) -> None:
     with pytest.raises(FormatError, match=r"service 4: the customer's address 'jörg@example\.net'"):
-        desired_entries([account("web", "joerg", service_id=4, email="jörg@example.net")], options)
+        desired_entries([account("joerg", kind="web", service_id=4, email="jörg@example.net")], options)
 
 
 def test_a_domain_is_a_dns_domain_named_by_its_associated_domain(account: MakeAccount, options: LdapOptions) -> None:
-    entries = desired_entries([account("domain", "Shop.ISP.Example", service_id=5, suspended=True)], options)
+    entries = desired_entries([account("Shop.ISP.Example", kind="domain", service_id=5, suspended=True)], options)
 
     assert entries == {
         f"associatedDomain=shop.isp.example,ou=domains,{BASE}": {
@@ -102,15 +103,15 @@ def test_a_domain_is_a_dns_domain_named_by_its_associated_domain(account: MakeAc
 
 def test_an_invalid_domain_is_refused(account: MakeAccount, options: LdapOptions) -> None:
     with pytest.raises(FormatError, match=r"service 5: domain 'bad_domain\.example' is not a valid domain name"):
-        desired_entries([account("domain", "bad_domain.example", service_id=5)], options)
+        desired_entries([account("bad_domain.example", kind="domain", service_id=5)], options)
 
 
 def test_two_accounts_with_one_user_name_are_refused_naming_both(account: MakeAccount, options: LdapOptions) -> None:
     with pytest.raises(FormatError, match=r"services 1 \(radius_login\) and 2 \(mailbox\) both map to Unix user"):
         desired_entries(
             [
-                account("radius_login", "alice@isp.example", service_id=1),
-                account("mailbox", "alice@isp.example", service_id=2),
+                account("alice@isp.example", kind="radius_login", service_id=1),
+                account("alice@isp.example", kind="mailbox", service_id=2),
             ],
             options,
         )
@@ -119,7 +120,7 @@ def test_two_accounts_with_one_user_name_are_refused_naming_both(account: MakeAc
 def test_the_naming_options_of_the_passwd_formats_apply(account: MakeAccount, options: LdapOptions) -> None:
     local = replace(options, user_from="local", home_base="/srv/users", shells={"radius_login": "/bin/false"})
 
-    [(dn, attributes)] = desired_entries([account("radius_login", "alice@isp.example")], local).items()
+    [(dn, attributes)] = desired_entries([account("alice@isp.example", kind="radius_login")], local).items()
 
     assert dn == f"uid=alice,{ACCOUNTS}"
     assert attributes["homeDirectory"] == ["/srv/users/alice"]
@@ -129,9 +130,9 @@ def test_the_naming_options_of_the_passwd_formats_apply(account: MakeAccount, op
 def test_kinds_left_out_of_the_options_are_not_exported(account: MakeAccount, options: LdapOptions) -> None:
     domains_only = replace(options, kinds=("domain",))
     accounts = [
-        account("web", "alice", service_id=1),
-        account("domain", "isp.example", service_id=2),
-        account("disk_quota", "alice", service_id=3),
+        account("alice", kind="web", service_id=1),
+        account("isp.example", kind="domain", service_id=2),
+        account("alice", kind="disk_quota", service_id=3),
     ]
 
     assert list(desired_entries(accounts, domains_only)) == [f"associatedDomain=isp.example,ou=domains,{BASE}"]

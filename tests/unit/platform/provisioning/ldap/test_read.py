@@ -8,16 +8,17 @@ from bureau.platform.provisioning.formats.base import FormatError, Held
 from bureau.platform.provisioning.ldap.entries import desired_entries
 from bureau.platform.provisioning.ldap.options import LdapOptions
 from bureau.platform.provisioning.ldap.read import held
+from tests.conftest import MakeAccount
 
-from .conftest import BASE, MakeAccount
+from .conftest import BASE
 
 
 def test_accounts_are_keyed_by_unix_name_and_domains_by_domain_name(account: MakeAccount, options: LdapOptions) -> None:
     entries = desired_entries(
         [
-            account("radius_login", "alice@isp.example", service_id=1),
-            account("web", "bob", service_id=2, suspended=True),
-            account("domain", "isp.example", service_id=3, suspended=True),
+            account("alice@isp.example", kind="radius_login", service_id=1),
+            account("bob", kind="web", service_id=2, suspended=True),
+            account("isp.example", kind="domain", service_id=3, suspended=True),
         ],
         options,
     )

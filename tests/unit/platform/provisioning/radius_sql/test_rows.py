@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
-from bureau.platform.provisioning.accounts import Account, AccountState
 from bureau.platform.provisioning.formats import radius_users
 from bureau.platform.provisioning.formats.base import NO, YES, FormatError, Held
 from bureau.platform.provisioning.radius_sql.options import RadiusSqlOptions
 from bureau.platform.provisioning.radius_sql.rows import Rows, desired_held, desired_rows, held
+from tests.conftest import HASH
+from tests.conftest import build_account as account
 
-HASH = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
 URL = "postgresql://bureau@radius-db.isp.example/radius"
-
-MakeAccount = Callable[..., Account]
-
-
-def account(
-    login: str,
-    *,
-    service_id: int = 1,
-    suspended: bool = False,
-    password_crypt: str | None = HASH,
-    kind: str = "radius_login",
-) -> Account:
-    return Account(
-        service_id=service_id,
-        customer_id=7,
-        kind=kind,
-        login=login,
-        state=AccountState.SUSPENDED if suspended else AccountState.ACTIVE,
-        uid=10_000 + service_id,
-        name="Alice Example",
-        email="alice@example.net",
-        plan="basic",
-        password_crypt=password_crypt,
-    )
-
 
 OPTIONS = RadiusSqlOptions(url=URL)
 

@@ -10,17 +10,16 @@ from bureau.platform.provisioning.applied.plan import Action, Step
 from bureau.platform.provisioning.formats.base import FormatError
 from bureau.platform.provisioning.webhook.options import WebhookOptions
 from bureau.platform.provisioning.webhook.payload import account_json, body, desired_held, event
-
-from .conftest import MakeAccount
+from tests.conftest import MakeAccount
 
 OPTIONS = WebhookOptions(url="https://hooks.isp.example/")
 
 
 def test_every_kind_is_keyed_by_kind_and_login(account: MakeAccount) -> None:
     accounts = [
-        account("radius_login", "alice@demo.example", service_id=1),
-        account("mailbox", "alice@demo.example", service_id=2, quota_mb=500),
-        account("domain", "shop.example", service_id=3, suspended=True),
+        account("alice@demo.example", kind="radius_login", service_id=1),
+        account("alice@demo.example", kind="mailbox", service_id=2, quota_mb=500, plan="web-basic"),
+        account("shop.example", kind="domain", service_id=3, suspended=True),
     ]
 
     held = desired_held(accounts, OPTIONS)
@@ -41,16 +40,18 @@ def test_every_kind_is_keyed_by_kind_and_login(account: MakeAccount) -> None:
 def test_only_the_configured_kinds_are_sent(account: MakeAccount) -> None:
     options = WebhookOptions(url="https://hooks.isp.example/", kinds=("web",))
 
-    assert list(desired_held([account("web", "alice"), account("ftp", "bob", service_id=2)], options)) == ["web:alice"]
+    assert list(desired_held([account("alice", kind="web"), account("bob", kind="ftp", service_id=2)], options)) == [
+        "web:alice"
+    ]
 
 
 def test_two_services_with_one_kind_and_login_are_refused(account: MakeAccount) -> None:
     with pytest.raises(FormatError, match="both map to webhook key 'web:alice'"):
-        desired_held([account("web", "alice"), account("web", "alice", service_id=2)], OPTIONS)
+        desired_held([account("alice", kind="web"), account("alice", kind="web", service_id=2)], OPTIONS)
 
 
 def test_an_event_carries_the_account_with_numbers_as_numbers_and_no_quota_as_null(account: MakeAccount) -> None:
-    held = desired_held([account("radius_login", "alice@demo.example", suspended=True)], OPTIONS)
+    held = desired_held([account("alice@demo.example", kind="radius_login", suspended=True, plan="web-basic")], OPTIONS)
     key = "radius_login:alice@demo.example"
     step = Step(Action.CHANGE, key, None, held[key].attributes)
 
@@ -85,7 +86,7 @@ def test_added_and_removed_events_are_typed_by_their_step() -> None:
 
 
 def test_the_body_is_compact_sorted_json_without_any_password_hash(account: MakeAccount) -> None:
-    held = desired_held([account("web", "alice")], OPTIONS)
+    held = desired_held([account("alice", kind="web")], OPTIONS)
 
     raw = body(event(Step(Action.ADD, "web:alice", None, held["web:alice"].attributes), event_id="e", created=1))
 
