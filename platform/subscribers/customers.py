@@ -23,6 +23,7 @@ from ..catalog.tables import subscriber_classes
 from ..ledger.chart import EntityKind
 from ..ledger.entities import create_entity, isp_entity, update_entity
 from ..ledger.tables import entities
+from ..provisioning.changes import services_changed
 from .errors import InvalidSubscriberValue, NotFound
 from .resellers import get_reseller
 from .tables import customers, resellers, services
@@ -291,4 +292,6 @@ async def update_customer(
             {*changes, *(k for k in ("prepaid", "credit_limit_micros") if getattr(after, k) != getattr(before, k))}
         )
         await audit.record(conn, "subscribers.customer.update", f"customer:{before.number}", fields=fields_changed)
+        if "name" in changes or "email" in changes:  # exported: GECOS fields, LDAP cn and mail
+            await services_changed(conn)
     return after
