@@ -125,29 +125,29 @@ async def list_tenants(engine: AsyncEngine) -> list[Tenant]:
     return [_tenant(row) for row in rows]
 
 
-async def set_status(engine: AsyncEngine, slug: str, status: str, *, actor: str) -> Tenant:
-    """Suspend or resume a tenant; the change is audited in the tenant's own log."""
-    if status not in STATUSES:
-        raise TenantError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+async def _change(engine: AsyncEngine, slug: str, column: str, value: str, action: str, *, actor: str) -> Tenant:
+    """Set one column of a tenant's registry row, audited in the tenant's own log."""
     tenant = await get_tenant(engine, slug)
     async with engine.begin() as conn:
         row = (
             await conn.execute(
                 update(tenants)
                 .where(tenants.c.id == tenant.id)
-                .values(status=status, updated_at=func.now())
+                .values({column: value, "updated_at": func.now()})
                 .returning(*tenants.c)
             )
         ).one()
         scoped = await routing.scope(conn, tenant.ref, actor=actor)
-        await audit.record(
-            scoped,
-            f"tenant.{'suspend' if status == 'suspended' else 'resume'}",
-            f"tenant:{slug}",
-            before=tenant.status,
-            after=status,
-        )
+        await audit.record(scoped, action, f"tenant:{slug}", before=getattr(tenant, column), after=value)
     return _tenant(row)
+
+
+async def set_status(engine: AsyncEngine, slug: str, status: str, *, actor: str) -> Tenant:
+    """Suspend or resume a tenant; the change is audited in the tenant's own log."""
+    if status not in STATUSES:
+        raise TenantError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    action = f"tenant.{'suspend' if status == 'suspended' else 'resume'}"
+    return await _change(engine, slug, "status", status, action, actor=actor)
 
 
 async def suspend_tenant(engine: AsyncEngine, slug: str, *, actor: str) -> Tenant:
@@ -164,16 +164,4 @@ async def set_time_zone(engine: AsyncEngine, slug: str, zone: str, *, actor: str
         scheduling.time_zone(zone)
     except scheduling.InvalidTimeZone as exc:
         raise TenantError(str(exc)) from None
-    tenant = await get_tenant(engine, slug)
-    async with engine.begin() as conn:
-        row = (
-            await conn.execute(
-                update(tenants)
-                .where(tenants.c.id == tenant.id)
-                .values(time_zone=zone, updated_at=func.now())
-                .returning(*tenants.c)
-            )
-        ).one()
-        scoped = await routing.scope(conn, tenant.ref, actor=actor)
-        await audit.record(scoped, "tenant.time_zone", f"tenant:{slug}", before=tenant.time_zone, after=zone)
-    return _tenant(row)
+    return await _change(engine, slug, "time_zone", zone, "tenant.time_zone", actor=actor)
