@@ -174,10 +174,16 @@ def provision(
 def reconcile(
     tenant: TenantOpt,
     fix: Annotated[bool, typer.Option("--fix", help="Export again where a target's policy allows.")] = False,
+    last: Annotated[
+        bool, typer.Option("--last", help="Show the latest stored runs (the nightly job's) instead of running.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Compare what each target holds with what is billed (and open RADIUS sessions with
     service states); exits 1 when anything differs and was not fixed."""
+    if last:
+        _show_last(tenant, as_json)
+        return
     settings = load_settings()
     box, root = secret_box(settings), exports_root(settings, tenant)
     results: list[reconciliation.Reconciled] = with_tenant(
@@ -202,9 +208,41 @@ def reconcile(
         for r in results:
             state = "matches billing" if r.clean else f"{len(r.findings)} finding(s)" + (", fixed" if r.fixed else "")
             out.print(f"[bold]{r.subject}[/bold]: {state}" + (f" ({r.note})" if r.note else ""))
-            for f in r.findings[:SHOWN_FINDINGS]:
-                out.print(f"  {f.finding.value}: {f.key}" + (f"  {f.detail}" if f.detail else ""))
-            if len(r.findings) > SHOWN_FINDINGS:
-                out.print(f"  … and {len(r.findings) - SHOWN_FINDINGS} more (--json shows all)")
+            _print_findings(r.findings)
     if any(not r.clean and not r.fixed for r in results):
         raise typer.Exit(1)
+
+
+def _print_findings(findings: tuple[reconciliation.Found, ...]) -> None:
+    for f in findings[:SHOWN_FINDINGS]:
+        out.print(f"  {f.finding.value}: {f.key}" + (f"  {f.detail}" if f.detail else ""))
+    if len(findings) > SHOWN_FINDINGS:
+        out.print(f"  … and {len(findings) - SHOWN_FINDINGS} more (--json shows all)")
+
+
+def _show_last(tenant: str, as_json: bool) -> None:
+    runs: list[reconciliation.StoredRun] = with_tenant(tenant, reconciliation.last_reconciliations)
+    if as_json:
+        print_json(
+            [
+                {
+                    "subject": r.subject,
+                    "ran_at": r.ran_at.isoformat(),
+                    "missing": r.missing,
+                    "unbilled": r.unbilled,
+                    "differing": r.differing,
+                    "fixed": r.fixed,
+                    "note": r.note,
+                    "findings": [f.as_json() for f in r.findings],
+                }
+                for r in runs
+            ]
+        )
+        return
+    if not runs:
+        out.print("no reconciliation has run yet")
+    for r in runs:
+        counts = f"{r.missing} missing, {r.unbilled} unbilled, {r.differing} differing"
+        fixed = ", fixed" if r.fixed else ""
+        out.print(f"[bold]{r.subject}[/bold] at {r.ran_at:%Y-%m-%d %H:%M} UTC: {counts}{fixed}")
+        _print_findings(r.findings)

@@ -179,11 +179,37 @@ async def _store(
     return Reconciled(subject, tuple(found), fixed, note, counts)
 
 
-async def last_reconciliations(conn: AsyncConnection) -> list[dict[str, object]]:
-    """The latest stored run per subject (target or RADIUS sessions), for people to read."""
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """A stored reconciliation (the nightly job's, or a person's)."""
+
+    subject: str
+    ran_at: datetime
+    missing: int
+    unbilled: int
+    differing: int
+    fixed: bool
+    note: str | None
+    findings: tuple[Found, ...]  # at most MAX_FINDINGS
+
+
+async def last_reconciliations(conn: AsyncConnection) -> list[StoredRun]:
+    """The latest stored run per subject (each target, and the RADIUS sessions)."""
     latest = (
         select(reconciliations)
         .distinct(reconciliations.c.subject)
         .order_by(reconciliations.c.subject, reconciliations.c.id.desc())
     )
-    return [dict(row._mapping) for row in await conn.execute(latest)]
+    return [
+        StoredRun(
+            row.subject,
+            row.ran_at,
+            row.missing,
+            row.unbilled,
+            row.differing,
+            row.fixed,
+            row.note,
+            tuple(Found(Finding(f["finding"]), f["key"], f["detail"]) for f in row.findings),
+        )
+        for row in await conn.execute(latest)
+    ]

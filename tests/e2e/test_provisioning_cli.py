@@ -65,3 +65,5 @@ def test_a_target_is_configured_exported_and_reconciled_from_the_command_line(
     assert "fixed" in ok(cli("reconcile", "--fix")).stdout
     assert "mallory" not in users.read_text()
     assert "radius: matches billing" in ok(cli("reconcile")).stdout
+    stored = ok(cli("reconcile", "--last")).stdout
+    assert "radius at " in stored and "0 missing, 0 unbilled, 0 differing" in stored
