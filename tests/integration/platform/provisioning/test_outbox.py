@@ -71,3 +71,15 @@ async def test_arguments_must_be_json(isp):
     async with isp.unit() as conn:
         with pytest.raises(ValueError, match="arguments of export_tenant"):
             await outbox.enqueue(conn, EXPORT_ACTOR, {"when": object()})
+
+
+async def test_a_customer_s_new_name_queues_an_export_and_a_new_phone_does_not(isp):
+    from bureau.platform.subscribers.customers import update_customer
+
+    await relay_all(isp)
+    async with isp.unit() as conn:
+        await update_customer(conn, "alice", phone="+1 555 0100")
+    assert await unsent(isp) == [], "nothing exported shows a phone number"
+    async with isp.unit() as conn:
+        await update_customer(conn, "alice", name="Alice Jones")
+    assert await unsent(isp) == [(EXPORT_ACTOR, "")]
