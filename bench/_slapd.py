@@ -31,9 +31,12 @@ SLAPD = "/usr/sbin/slapd"
 INSTALLER = Path(__file__).resolve().parents[1] / "infra" / "install-slapd.sh"
 SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 SUFFIX = "dc=bench"
-ROOT_DN = f"cn=admin,{SUFFIX}"
 START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 10
+
+
+def admin_dn(suffix: str) -> str:
+    return f"cn=admin,{suffix}"
 
 
 class SlapdError(RuntimeError):
@@ -75,7 +78,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def slapd_conf(folder: Path, password: str) -> str:
+def slapd_conf(folder: Path, password: str, suffix: str) -> str:
     includes = "\n".join(f"include /etc/ldap/schema/{name}.schema" for name in SCHEMAS)
     return f"""{includes}
 pidfile {folder}/slapd.pid
@@ -84,8 +87,8 @@ modulepath /usr/lib/ldap
 moduleload back_mdb
 database mdb
 maxsize 1073741824
-suffix "{SUFFIX}"
-rootdn "{ROOT_DN}"
+suffix "{suffix}"
+rootdn "{admin_dn(suffix)}"
 rootpw {ssha(password)}
 directory {folder}/data
 access to attrs=userPassword by self write by anonymous auth by * none
@@ -97,10 +100,10 @@ access to * by * read
 class Slapd:
     port: int
     folder: Path  # the mdb database is in folder/data
-    password: str  # ROOT_DN's
+    password: str  # the root DN's
     version: str
     suffix: str = SUFFIX
-    root_dn: str = ROOT_DN
+    root_dn: str = f"cn=admin,{SUFFIX}"
 
     @property
     def url(self) -> str:
@@ -111,14 +114,25 @@ class Slapd:
         return self.folder / "slapd.log"
 
     @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """A connection bound as the root DN, unbound at the end (ldap3's own `with` leaves
-        an auto-bound one open)."""
+    def connect(self, user: str | None = None, password: str | None = None) -> Iterator[Connection]:
+        """A connection bound as `user` (default: the root DN), unbound at the end (ldap3's
+        own `with` leaves an auto-bound one open)."""
         conn = Connection(
-            Server(self.url, connect_timeout=5), user=self.root_dn, password=self.password, auto_bind=True
+            Server(self.url, connect_timeout=5),
+            user=user or self.root_dn,
+            password=self.password if password is None else password,
+            auto_bind=True,
         )
         try:
             yield conn
+        finally:
+            conn.unbind()
+
+    def binds(self, user: str, password: str) -> bool:
+        """Whether a simple bind as `user` with `password` succeeds."""
+        conn = Connection(Server(self.url, connect_timeout=5), user=user, password=password)
+        try:
+            return bool(conn.bind())
         finally:
             conn.unbind()
 
@@ -137,15 +151,17 @@ def _wait_answering(process: subprocess.Popen[bytes], slapd: Slapd) -> None:
 
 
 @contextmanager
-def running_slapd() -> Iterator[Slapd]:
-    """A fresh slapd holding only the suffix entry (dc=bench); stopped and removed afterwards."""
+def running_slapd(suffix: str = SUFFIX, password: str | None = None) -> Iterator[Slapd]:
+    """A fresh slapd holding only the suffix entry (default dc=bench; the root DN is
+    cn=admin below it, with `password` or a random one); stopped and removed afterwards.
+    The LDAP export tests use it too."""
     binary = find_slapd()
-    folder = Path(tempfile.mkdtemp(prefix="bureau-bench-slapd-"))
+    folder = Path(tempfile.mkdtemp(prefix="bureau-slapd-"))
     try:
         (folder / "data").mkdir()
-        password = secrets.token_hex(16)
-        (folder / "slapd.conf").write_text(slapd_conf(folder, password))
-        server = Slapd(free_port(), folder, password, version(binary))
+        password = password or secrets.token_hex(16)
+        (folder / "slapd.conf").write_text(slapd_conf(folder, password, suffix))
+        server = Slapd(free_port(), folder, password, version(binary), suffix, admin_dn(suffix))
         with server.log.open("wb") as output:
             # -d keeps slapd in the foreground, so this process owns it; 0 logs no debug.
             process = subprocess.Popen(  # noqa: S603
@@ -156,9 +172,9 @@ def running_slapd() -> Iterator[Slapd]:
         try:
             _wait_answering(process, server)
             with server.connect() as conn:
-                name = SUFFIX.partition("=")[2]
-                if not conn.add(SUFFIX, ["top", "dcObject", "organization"], {"dc": name, "o": "Bureau bench"}):
-                    raise SlapdError(f"adding {SUFFIX!r} failed: {conn.result}")
+                name = suffix.partition("=")[2].partition(",")[0]
+                if not conn.add(suffix, ["top", "dcObject", "organization"], {"dc": name, "o": "Bureau"}):
+                    raise SlapdError(f"adding {suffix!r} failed: {conn.result}")
             yield server
         finally:
             process.terminate()
