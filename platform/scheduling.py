@@ -1,7 +1,7 @@
 """When each tenant's recurring jobs are due, in the tenant's own time zone (pure).
 
 A job is due once per period: every few minutes (reaping stale RADIUS sessions), daily
-at a local time (voucher expiry, nightly reconciliation) or monthly on a day at a local
+at a local time (voucher expiry, nightly reconciliation, dunning) or monthly on a day at a local
 time (month-end billing). `due_period` names the period a job is due for at an instant,
 or None before its first moment; the scheduler records each (job, period) it queued, so
 a period is queued once however many schedulers run and however late one runs (a
@@ -38,9 +38,8 @@ JOBS = (
     Job("expire_vouchers", Every.DAY, at=time(0, 15)),
     Job("reconcile_tenant", Every.DAY, at=time(3, 0)),
     Job("bill_month", Every.MONTH, at=time(2, 0), day=1),
+    Job("dun_customers", Every.DAY, at=time(9, 0)),  # in office hours: support sees the calls it causes
 )
-# Dunning steps belong here too once billing has dunning (issue 5 lists them; billing
-# does not send reminders or suspend for non-payment yet).
 
 
 class InvalidTimeZone(ValueError):

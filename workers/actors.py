@@ -4,11 +4,12 @@ service. Import this module before `app.build` so that the worker knows them all
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bureau.platform.billing.dunning import run_dunning
 from bureau.platform.billing.period import parse_period, require_closed
 from bureau.platform.billing.run import bill_run
 from bureau.platform.crypto.keys import secret_box
@@ -123,3 +124,12 @@ def bill_month(period: str) -> None:
         return
     require_closed(month, now)
     runtime.run(lambda engine: bill_run(partial(tenant_unit, engine, tenant, actor="scheduler"), month))
+
+
+@actor(queue_name=SCHEDULED_QUEUE, time_limit=3_600_000)
+def dun_customers(period: str) -> None:
+    """Daily: take the dunning steps due on the tenant's local date `period` (reminders,
+    suspensions); payments restore services as they are recorded, not here only."""
+    tenant = current_tenant()
+    today = date.fromisoformat(period)
+    runtime.run(lambda engine: run_dunning(partial(tenant_unit, engine, tenant, actor="scheduler"), today))

@@ -12,6 +12,7 @@ from . import (
     catalog,
     checks,
     customers,
+    dunning,
     importing,
     provisioning,
     radius,
@@ -54,6 +55,7 @@ app.add_typer(billing.payment_app, name="payment")
 app.command("credit-note")(billing.credit_note)
 app.command("adjust")(billing.adjust)
 app.add_typer(billing.usage_app, name="usage")
+app.add_typer(dunning.app, name="dunning")
 app.command("radius")(radius.radius)
 app.add_typer(radius.nas_app, name="nas")
 app.add_typer(radius.session_app, name="session")

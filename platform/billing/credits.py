@@ -15,6 +15,7 @@ them; the other side is the ISP's 4900 Revenue: adjustments.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,7 +27,7 @@ from ..ledger.entities import isp_entity, query_account
 from ..ledger.posting import post_entry
 from ..ledger.rules import MAX_KEY_LENGTH, NewEntry, credit, debit
 from ..subscribers.customers import get_customer
-from . import counters
+from . import counters, dunning
 from .errors import InvalidCredit
 from .invoices import get_invoice
 from .tables import adjustments, credit_notes, invoice_lines, invoices
@@ -161,6 +162,8 @@ async def issue_credit_note(
         tax_micros=tax,
         reason=why,
     )
+    if not found.prepaid:  # less owed: a customer in dunning may be restored
+        await dunning.review_customer(conn, found.customer_id, datetime.now(UTC).date(), escalate=False)
     return CreditNote(note_id, number, invoice, line, why, amount, tax, gross, posted.id)
 
 

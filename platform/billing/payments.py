@@ -39,6 +39,7 @@ from ..ledger.rules import MAX_KEY_LENGTH, NewEntry, credit, debit
 from ..subscribers.customers import Customer, get_customer
 from ..subscribers.resellers import Reseller, get_reseller_by_id
 from ..subscribers.tables import customers
+from . import dunning
 from .errors import InvalidPayment
 from .invoices import Invoice, get_invoice
 from .tables import invoices, payment_allocations, payments
@@ -168,6 +169,7 @@ async def record_payment(
     allocations: tuple[Allocation, ...] = ()
     if not owner.prepaid:
         allocations = await _allocate(conn, owner, payment_id, invoice_numbers)
+        await dunning.review_customer(conn, owner.id, datetime.now(UTC).date(), escalate=False)
     return await _payment(conn, payment_id, replayed=False, allocations=allocations)
 
 

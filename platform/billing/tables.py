@@ -178,3 +178,51 @@ adjustments = Table(
     created_at(),
     Index("ix_adjustments_customer_id", "customer_id"),
 )
+
+# --- Dunning (mirrors migration t0010; `dunning.py`) ---
+
+dunning_steps = Table(
+    "dunning_steps",
+    tenant_metadata,
+    Column("days", SmallInteger, primary_key=True),  # days overdue at which the step is taken
+    Column("action", Text, nullable=False),  # remind | suspend
+    _money("min_overdue_micros"),  # the step waits while less than this is overdue
+    CheckConstraint("days BETWEEN 1 AND 365", name="ck_dunning_steps_days"),
+    CheckConstraint("action IN ('remind', 'suspend')", name="ck_dunning_steps_action"),
+    CheckConstraint("min_overdue_micros >= 0", name="ck_dunning_steps_min"),
+)
+
+dunning_cases = Table(
+    "dunning_cases",
+    tenant_metadata,
+    Column("customer_id", BigInteger, ForeignKey("customers.id"), primary_key=True),
+    Column("level", SmallInteger, nullable=False),  # days of the highest step taken; 0: none
+    Column("suspended", Boolean, nullable=False, server_default="false"),
+    Column("opened_on", Date, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+dunning_suspensions = Table(
+    "dunning_suspensions",
+    tenant_metadata,
+    Column("service_id", BigInteger, ForeignKey("services.id"), primary_key=True),
+    Column("customer_id", BigInteger, ForeignKey("customers.id"), nullable=False),
+    created_at(),
+    Index("ix_dunning_suspensions_customer_id", "customer_id"),
+)
+
+dunning_events = Table(
+    "dunning_events",
+    tenant_metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("customer_id", BigInteger, ForeignKey("customers.id"), nullable=False),
+    Column("action", Text, nullable=False),  # remind | suspend | restore
+    Column("step_days", SmallInteger),
+    Column("on_date", Date, nullable=False),
+    Column("days_overdue", Integer, nullable=False),
+    Column("overdue_micros", BigInteger, nullable=False),
+    Column("document", JSONB, nullable=False),
+    created_at(),
+    CheckConstraint("action IN ('remind', 'suspend', 'restore')", name="ck_dunning_events_action"),
+    Index("ix_dunning_events_customer_id", "customer_id", "id"),
+)
