@@ -299,7 +299,9 @@ async def account_many(conn: AsyncConnection, requests: Sequence[AccountingReque
             session.reserved_micros = 0
             session.state, session.stopped_at = "closed", report.event_time
             session.terminate_cause = report.terminate_cause
-        disconnect = bool(owner.prepaid and exhausted and report.status is not c.Status.STOP)
+        # Out of funds, or the service was suspended or cancelled (dunning, staff) since the login.
+        cut_off = (owner.prepaid and exhausted) or owner.service_state != "active"
+        disconnect = bool(cut_off and report.status is not c.Status.STOP)
         if disconnect and session.disconnect_requested_at is None:
             session.disconnect_requested_at = report.event_time
         session.touched = True

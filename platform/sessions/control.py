@@ -22,8 +22,10 @@ retransmission, a duplicate with a new identifier or an Interim-Update that arri
 late charges nothing twice. Prepaid charges come out of the reservation, which is topped
 up from the main balance when it runs short; when both are empty the session is marked
 for a Disconnect-Request and whatever could not be paid is recorded on the session
-(never taken below zero). Post-paid usage is kept in `usage_records`, one record per new
-counter state, and billed at month-end. Stop charges the final difference, releases what
+(never taken below zero). A session whose service was suspended or cancelled since the
+login (by dunning or by staff) is marked for a Disconnect-Request at its next report.
+Post-paid usage is kept in `usage_records`, one record per new counter state, and
+billed at month-end. Stop charges the final difference, releases what
 is left of the reservation and uncounts the session; anything after Stop is acknowledged
 and ignored; an Interim-Update or Stop for a session never seen opens it first.
 
@@ -146,7 +148,7 @@ class Accounted:
     session_id: int | None
     outcome: str  # started, updated, stopped, after_stop, unknown_login
     charged_micros: int = 0
-    disconnect: bool = False  # funds are gone: send a Disconnect-Request
+    disconnect: bool = False  # funds are gone, or the service is no longer active: send a Disconnect-Request
     entry_ids: tuple[int, ...] = ()
 
 
@@ -188,6 +190,7 @@ class Owner:
     country: str
     state: str | None
     city: str | None
+    service_state: str = "active"  # the service's: a session of one no longer active is disconnected
 
 
 OWNER_COLUMNS = (
@@ -201,6 +204,7 @@ OWNER_COLUMNS = (
     customers.c.country,
     customers.c.state.label("customer_state"),
     customers.c.city,
+    services.c.state.label("service_state"),
 )
 
 
@@ -229,6 +233,7 @@ def owner_from_row(row: Mapping[str, Any]) -> Owner:
         country=row["country"],
         state=row["customer_state"],
         city=row["city"],
+        service_state=row["service_state"],
     )
 
 

@@ -141,6 +141,33 @@ async def test_funds_exhausted_sends_a_disconnect_request_the_nas_acknowledges(
     await assert_ledger_sound(nas.tenant)
 
 
+async def test_a_suspended_service_is_disconnected_at_its_next_update_and_refused_after(
+    nas: Nas, assert_ledger_sound: Any
+) -> None:
+    from bureau.platform.subscribers.services import change_service_state, find_service
+
+    dave = await nas.subscriber("dave", "hourly", 10_000_000)
+    accept = await nas.ask("auth", nas.pap(1, dave, "dave-secret"))
+    assert accept is not None and accept.code == 2
+    klass = accept.first(a.CLASS)
+    await nas.ask("acct", _accounting(nas, 1, 1, dave, klass=klass))
+    async with nas.unit() as conn:  # dunning suspends the customer for an unpaid invoice
+        await change_service_state(conn, (await find_service(conn, "radius_login", dave)).id, "suspended")
+    await nas.ask("acct", _accounting(nas, 2, 3, dave, 600, klass=klass))
+    data, source = await asyncio.wait_for(nas.coa.inbox.get(), 5)
+    request = wire.parse(data)
+    assert request.code == 40 and request.first(a.USER_NAME) == dave.encode()
+    ack = wire.sign_reply(41, request.identifier, [], request.authenticator, SECRET, request_code=40)
+    assert nas.coa.transport is not None
+    nas.coa.transport.sendto(ack, source)
+    stop = await nas.ask("acct", _accounting(nas, 3, 2, dave, 630, klass=klass))
+    again = await nas.ask("auth", nas.pap(4, dave, "dave-secret"))
+    assert stop is not None and again is not None and again.code == 3
+    assert await nas.balance(dave, "9000") == 210_000  # 630 s at 1.20 an hour, charged as used
+    assert await nas.balance(dave, "1010") == 0
+    await assert_ledger_sound(nas.tenant)
+
+
 async def test_plan_reply_attributes_interim_interval_and_sessions_at_once(nas: Nas) -> None:
     from bureau.platform.catalog.errors import InvalidCatalogValue
     from bureau.platform.catalog.radius import set_radius_options

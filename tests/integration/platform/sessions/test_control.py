@@ -21,6 +21,7 @@ from bureau.platform.sessions.control import (
     reap,
 )
 from bureau.platform.sessions.tables import accounting_packets
+from bureau.platform.subscribers.services import change_service_state
 
 from .conftest import NAS, Network
 
@@ -88,6 +89,29 @@ async def test_funds_run_out_the_session_is_marked_for_disconnect_and_never_over
     async with network.unit() as conn:
         rejected = await authorize(conn, service, NAS, now=T0)
     assert not rejected.accepted and "top up" in (rejected.reason or "")
+    await assert_ledger_sound(network.tenant)
+
+
+async def test_a_session_whose_service_is_suspended_is_disconnected_at_its_next_report(
+    network: Network, assert_ledger_sound: Any
+) -> None:
+    (service,) = await network.subscriber("erin", "hourly", 10_000_000)
+    login = f"erin@{network.realm}"
+    async with network.unit() as conn:
+        granted = await authorize(conn, service, NAS, now=T0)
+        started = await account(conn, NAS, report(Status.START, login, ref=granted.session_id), received_at=T0)
+    assert started.disconnect is False
+    async with network.unit() as conn:
+        await change_service_state(conn, service, "suspended")  # dunning or the abuse desk
+    async with network.unit() as conn:
+        update = await account(conn, NAS, report(Status.INTERIM, login, 600, at=timedelta(seconds=600)),
+                               received_at=T0)  # fmt: skip
+        (marked,) = await live_sessions(conn)
+    assert (update.disconnect, update.charged_micros, marked.disconnect_requested) == (True, 200_000, True)
+    async with network.unit() as conn:
+        stop = await account(conn, NAS, report(Status.STOP, login, 660, at=timedelta(seconds=660)), received_at=T0)
+    assert (stop.outcome, stop.disconnect) == ("stopped", False)
+    assert await network.balance("erin", "1010") == 0
     await assert_ledger_sound(network.tenant)
 
 
