@@ -152,6 +152,8 @@ async def review_customer(
 ) -> Review | None:
     """Take the steps due for `customer_id` on `today` (see the module docstring); None
     when there is nothing to do (no case and nothing that calls for one)."""
+    if not escalate and not await _has_case(conn, customer_id):
+        return None  # most payments: the customer is not in dunning
     # The customer's row is locked first, as payments lock it, so the two never deadlock.
     owner = await _locked_customer(conn, customer_id)
     case = (
@@ -181,6 +183,11 @@ async def review_customer(
         await _event(conn, owner, "restore", None, today, overdue, document | {"services": started})
     await _keep_case(conn, customer_id, decision, suspended, today, exists=case is not None)
     return Review(owner.number, overdue, decision.level, reminded, stopped, started)
+
+
+async def _has_case(conn: AsyncConnection, customer_id: int) -> bool:
+    query = select(dunning_cases.c.customer_id).where(dunning_cases.c.customer_id == customer_id)
+    return (await conn.execute(query)).first() is not None
 
 
 async def _locked_customer(conn: AsyncConnection, customer_id: int) -> Customer:
@@ -300,18 +307,53 @@ async def _candidates(conn: AsyncConnection, today: date, after: int, limit: int
     )
 
 
+async def _standing(conn: AsyncConnection, ids: list[int], today: date) -> dict[int, tuple[Overdue, int, bool]]:
+    """Each customer's overdue amount and days, case level and suspension, in two
+    statements (for the run to skip those with nothing to do without locking them)."""
+    open_micros = func.sum(invoices.c.gross_micros - invoices.c.paid_micros - invoices.c.credited_micros)
+    late = {
+        row.customer_id: Overdue((today - row.oldest).days, int(row.micros))
+        for row in await conn.execute(
+            select(invoices.c.customer_id, func.min(invoices.c.due_date).label("oldest"), open_micros.label("micros"))
+            .where(invoices.c.customer_id.in_(ids), invoices.c.due_date < today, _open())
+            .group_by(invoices.c.customer_id)
+        )
+    }
+    cases = {
+        row.customer_id: (row.level, row.suspended)
+        for row in await conn.execute(select(dunning_cases).where(dunning_cases.c.customer_id.in_(ids)))
+    }
+    return {i: (late.get(i, Overdue(0, 0)), *cases.get(i, (0, False))) for i in ids}
+
+
+def _changes(decision: Decision, level: int, suspended: bool) -> bool:
+    return (
+        decision.level != level
+        or decision.remind is not None
+        or decision.suspend is not None
+        or decision.restore
+        or (decision.level == 0 and suspended)
+    )
+
+
 async def run_dunning(unit: Unit, today: date, *, batch_size: int = DEFAULT_BATCH) -> DunningRun:
     """Review every customer with something overdue or a case open, `batch_size` customers
-    per transaction. Safe to run again on the same day: a step is taken once per case."""
+    per transaction. Safe to run again on the same day: a step is taken once per case.
+    A customer whose case already stands where it should is skipped unlocked; the others
+    are reviewed under lock, from a fresh read (a payment may have come in between)."""
     reviewed = reminded = suspended = restored = 0
     after = 0
     while True:
         async with unit() as conn:
             policy = await steps_of(conn)
             chosen = await _candidates(conn, today, after, batch_size)
+            standing = await _standing(conn, chosen, today) if chosen else {}
             for customer_id in chosen:
-                review = await review_customer(conn, customer_id, today, steps=policy)
                 reviewed += 1
+                overdue, level, was_suspended = standing[customer_id]
+                if not _changes(decide(policy, overdue, level, was_suspended, escalate=True), level, was_suspended):
+                    continue
+                review = await review_customer(conn, customer_id, today, steps=policy)
                 if review is not None:
                     reminded += review.reminded is not None
                     suspended += bool(review.suspended)

@@ -3,6 +3,7 @@ payment and credit notes, exports queued, staff suspensions left alone, sound bo
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -181,3 +182,28 @@ async def test_steps_are_replaced_whole_checked_and_none_turns_dunning_off(books
     result = await run(books, day(60))
     assert (result.reviewed, result.reminded, result.suspended) == (1, 0, 0)
     assert await states(books, bob.id) == {f"bob@{books.realm}": "active"}
+
+
+async def test_payments_racing_the_daily_run_leave_exactly_the_payers_active(
+    books: Books, assert_ledger_sound: Any
+) -> None:
+    names = [f"user{n}" for n in range(8)]
+    late = [await books.customer(name, "dsl-10", "2026-09-01T00:00:00") for name in names]
+    await bill_run(books.unit, parse_period("2026-09"), now=NOW)
+    payers = late[::2]
+
+    async def pay(customer: Any) -> None:
+        async with books.unit() as conn:
+            await record_payment(
+                conn, customer=customer.number, amount_micros=47_240_000, method="card", idempotency_key=customer.number
+            )
+
+    await asyncio.gather(dunning.run_dunning(books.unit, day(21), batch_size=3), *(pay(c) for c in payers))
+    await run(books, day(21))
+    for customer, name in zip(late, names, strict=True):
+        expected = "active" if customer in payers else "suspended"
+        assert await states(books, customer.id) == {f"{name}@{books.realm}": expected}, name
+    async with books.unit() as conn:
+        cases = await dunning.open_cases(conn, day(21))
+    assert sorted(c.customer for c in cases) == sorted(c.number for c in late if c not in payers)
+    await assert_ledger_sound(books.tenant)
