@@ -124,6 +124,7 @@ async def _overdue_invoices(conn: AsyncConnection, customer_id: int, today: date
         await conn.execute(
             select(
                 invoices.c.number,
+                invoices.c.currency,
                 invoices.c.due_date,
                 (invoices.c.gross_micros - invoices.c.paid_micros - invoices.c.credited_micros).label("open_micros"),
             )
@@ -200,6 +201,7 @@ def _document(owner: Customer, rows: Sequence[Any], overdue: Overdue) -> dict[st
         "customer": owner.number,
         "name": owner.name,
         "email": owner.email,
+        "currency": rows[0].currency if rows else None,
         "days_overdue": overdue.days,
         "overdue_micros": overdue.micros,
         "invoices": [
@@ -367,7 +369,7 @@ async def run_dunning(unit: Unit, today: date, *, batch_size: int = DEFAULT_BATC
 
 
 async def open_cases(conn: AsyncConnection, today: date, *, limit: int = 100) -> list[Case]:
-    """Customers in dunning, the longest overdue first, with what is overdue on `today`."""
+    """Customers in dunning, the furthest along first, with what is overdue on `today`."""
     rows = (
         await conn.execute(
             select(dunning_cases, customers.c.customer_number, customers.c.name)
@@ -376,11 +378,11 @@ async def open_cases(conn: AsyncConnection, today: date, *, limit: int = 100) ->
             .limit(min(max(limit, 1), MAX_LISTED))
         )
     ).all()
-    cases = []
-    for row in rows:
-        overdue = _overdue(await _overdue_invoices(conn, row.customer_id, today), today)
-        cases.append(Case(row.customer_number, row.name, row.level, row.suspended, row.opened_on, overdue))
-    return cases
+    standing = await _standing(conn, [row.customer_id for row in rows], today) if rows else {}
+    return [
+        Case(row.customer_number, row.name, row.level, row.suspended, row.opened_on, standing[row.customer_id][0])
+        for row in rows
+    ]
 
 
 async def events_of(conn: AsyncConnection, *, customer_id: int | None = None, limit: int = 100) -> list[Event]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import dramatiq
@@ -28,6 +30,20 @@ from tests.integration.platform.billing.conftest import make_books
 WAIT_S = 20.0
 FAST = app.Limits(max_retries=0, min_backoff_ms=100, max_backoff_ms=200, pg_poll_interval_s=0.05, relay_sweep_s=0.3)
 EVENING_IN_UTC = datetime(2026, 12, 2, 20, 0, tzinfo=UTC)  # 05:00 on the 3rd in Tokyo, 15:00 on the 2nd in New York
+
+
+@contextmanager
+def worker_on(database_url, tmp_path) -> Iterator[None]:
+    """A two-thread worker on the PostgreSQL broker, with its outbox relay and scheduler."""
+    settings = load_settings(exports_dir=tmp_path, data_dir=tmp_path / "data")
+    broker = app.build(None, database_url, limits=FAST, settings=settings)
+    worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.stop(timeout=10_000)
+        broker.close()
 
 
 async def unsent(engine, tenant) -> list[tuple[str, str]]:
@@ -81,11 +97,7 @@ async def test_the_scheduler_s_jobs_are_relayed_and_run_by_a_worker(engine, make
     queued = await schedule_all(engine, now, only={tenant.id})
     assert {job for _, job, _ in queued} >= {"reap_sessions"}
     assert await schedule_all(engine, now, only={tenant.id}) == []
-    settings = load_settings(exports_dir=tmp_path, data_dir=tmp_path / "data")
-    broker = app.build(None, database_url, limits=FAST, settings=settings)
-    worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
-    worker.start()
-    try:
+    with worker_on(database_url, tmp_path):
         deadline = time.monotonic() + WAIT_S
         while await unsent(engine, tenant):
             assert time.monotonic() < deadline, "the scheduled jobs were not relayed"
@@ -96,9 +108,6 @@ async def test_the_scheduler_s_jobs_are_relayed_and_run_by_a_worker(engine, make
                 assert time.monotonic() < deadline, "the month-end bill run did not finish"
                 await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)  # the other actors are quick; give them a moment
-    finally:
-        worker.stop(timeout=10_000)
-        broker.close()
     assert await list_dead_letters(engine, tenant_slug=tenant.slug) == []
 
 
@@ -120,19 +129,12 @@ async def test_the_daily_dunning_job_suspends_on_the_tenant_s_date(
         queued = await queue_due(conn, time_zone("Australia/Brisbane"), datetime(2026, 11, 4, 23, 30, tzinfo=UTC),
                                  (dunning_job,))  # fmt: skip
     assert queued == [("dun_customers", "2026-11-05")]
-    settings = load_settings(exports_dir=tmp_path, data_dir=tmp_path / "data")
-    broker = app.build(None, database_url, limits=FAST, settings=settings)
-    worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
-    worker.start()
-    try:
+    with worker_on(database_url, tmp_path):
         deadline = time.monotonic() + WAIT_S
         login = f"bob@{books.realm}"
         while (service := await login_of(books, login)).state.value != "suspended":
             assert time.monotonic() < deadline, f"the dunning job did not suspend bob: {service}"
             await asyncio.sleep(0.1)
-    finally:
-        worker.stop(timeout=10_000)
-        broker.close()
     async with books.unit() as conn:
         [case] = await dunning.open_cases(conn, date(2026, 11, 5))
     assert (case.customer, case.level, case.suspended) == (bob.number, 21, True)

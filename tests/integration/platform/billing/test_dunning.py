@@ -84,7 +84,7 @@ async def test_reminders_then_suspension_as_the_invoice_ages_each_step_once(
         47_240_000,
     )
     notice = events[-1].document
-    assert (notice["email"], notice["overdue_micros"]) == ("bob@mail.example", 47_240_000)
+    assert (notice["email"], notice["currency"], notice["overdue_micros"]) == ("bob@mail.example", "USD", 47_240_000)
     assert notice["invoices"] == [{"number": "INV-000001", "due_date": "2026-10-15", "open_micros": 47_240_000}]
     assert (await run(books, day(40))).suspended == 0, "a suspended customer is not suspended again"
     await assert_ledger_sound(books.tenant)
