@@ -30,7 +30,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..audit import log as audit
-from ..subscribers.customers import Customer, get_customer
 from ..subscribers.services import ServiceState, change_service_state
 from ..subscribers.tables import customers, services
 from .dunning_policy import Action, Decision, Overdue, Step, check_steps, decide
@@ -191,12 +190,27 @@ async def _has_case(conn: AsyncConnection, customer_id: int) -> bool:
     return (await conn.execute(query)).first() is not None
 
 
-async def _locked_customer(conn: AsyncConnection, customer_id: int) -> Customer:
-    number = (await conn.execute(select(customers.c.customer_number).where(customers.c.id == customer_id))).scalar_one()
-    return await get_customer(conn, number, for_update=True)
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    id: int
+    number: str
+    name: str
+    email: str
 
 
-def _document(owner: Customer, rows: Sequence[Any], overdue: Overdue) -> dict[str, Any]:
+async def _locked_customer(conn: AsyncConnection, customer_id: int) -> _Owner:
+    """The customer's row, locked (the row `get_customer(for_update=True)` locks)."""
+    row = (
+        await conn.execute(
+            select(customers.c.id, customers.c.customer_number, customers.c.name, customers.c.email)
+            .where(customers.c.id == customer_id)
+            .with_for_update()
+        )
+    ).one()
+    return _Owner(row.id, row.customer_number, row.name, row.email)
+
+
+def _document(owner: _Owner, rows: Sequence[Any], overdue: Overdue) -> dict[str, Any]:
     return {
         "customer": owner.number,
         "name": owner.name,
@@ -212,7 +226,7 @@ def _document(owner: Customer, rows: Sequence[Any], overdue: Overdue) -> dict[st
 
 async def _event(
     conn: AsyncConnection,
-    owner: Customer,
+    owner: _Owner,
     action: str,
     step_days: int | None,
     today: date,
@@ -241,7 +255,7 @@ async def _event(
     )
 
 
-async def _suspend(conn: AsyncConnection, owner: Customer) -> tuple[str, ...]:
+async def _suspend(conn: AsyncConnection, owner: _Owner) -> tuple[str, ...]:
     rows = (
         await conn.execute(
             select(services.c.id, services.c.login)
@@ -257,7 +271,7 @@ async def _suspend(conn: AsyncConnection, owner: Customer) -> tuple[str, ...]:
     return tuple(r.login for r in rows)
 
 
-async def _restore(conn: AsyncConnection, owner: Customer) -> tuple[str, ...]:
+async def _restore(conn: AsyncConnection, owner: _Owner) -> tuple[str, ...]:
     rows = (
         await conn.execute(
             delete(dunning_suspensions)
