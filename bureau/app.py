@@ -1,4 +1,4 @@
-"""The ASGI application: assembles the HTTP surfaces (more come with later issues)."""
+"""The ASGI application: assembles the HTTP surfaces: /healthz, /metrics, /graphql (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 import bureau
+from bureau.graphql.app import graphql_route
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -35,11 +36,15 @@ async def metrics(request: Request) -> PlainTextResponse:
     return PlainTextResponse("".join(source() for source in sources), media_type="text/plain; version=0.0.4")
 
 
-def create_app(engine: AsyncEngine, *, metrics_sources: Sequence[Callable[[], str]] = ()) -> Starlette:
+def create_app(
+    engine: AsyncEngine, *, metrics_sources: Sequence[Callable[[], str]] = (), introspection: bool = True
+) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.engine = engine
         app.state.metrics = list(metrics_sources)
         yield
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)], lifespan=lifespan)
+    routes = [Route("/healthz", healthz), Route("/metrics", metrics)]
+    routes.append(graphql_route(engine, introspection=introspection))
+    return Starlette(routes=routes, lifespan=lifespan)

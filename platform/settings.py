@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         None, description="base64 of 32 random bytes (e.g. `openssl rand -base64 32`), or unset for a generated key"
     )
+    graphql_introspection: bool = Field(True, description="true or false: whether /graphql answers introspection")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="one of debug, info, warning, error"
     )

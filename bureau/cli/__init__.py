@@ -8,6 +8,7 @@ import bureau
 
 from . import (
     account,
+    apikey,
     billing,
     catalog,
     checks,
@@ -39,6 +40,7 @@ app.command()(server.up)
 app.command()(server.serve)
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(account.app, name="account")
+app.add_typer(apikey.app, name="apikey")
 app.add_typer(checks.ledger_app, name="ledger")
 app.add_typer(checks.audit_app, name="audit")
 app.add_typer(importing.app, name="import")

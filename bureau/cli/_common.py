@@ -34,6 +34,7 @@ from bureau.platform.subscribers.errors import SubscriberError
 from bureau.platform.vouchers.errors import VoucherError
 from bureau.radius_proxy.codec import DictionaryError
 from bureau.runtime import database_url
+from bureau.tenants.apikeys import ApiKeyError
 from bureau.tenants.lifecycle import TenantError, get_tenant
 from bureau.tenants.routing import tenant_unit
 
@@ -42,6 +43,7 @@ EXPECTED = (
     SettingsError,
     DataDirInUse,
     TenantError,
+    ApiKeyError,
     LedgerError,
     MoneyError,
     CatalogError,

@@ -129,7 +129,7 @@ async def _up(url: str, settings: Settings, *, demo: bool) -> None:
 
 async def _serve_http(engine: AsyncEngine, settings: Settings, metrics: list[Callable[[], str]] | None = None) -> None:
     config = uvicorn.Config(
-        create_app(engine, metrics_sources=metrics or ()),
+        create_app(engine, metrics_sources=metrics or (), introspection=settings.graphql_introspection),
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level,

@@ -7,7 +7,7 @@ the accounts of its chart-of-accounts template, created with it in one transacti
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -353,3 +353,13 @@ async def list_accounts(conn: AsyncConnection, entity_id: int) -> list[AccountBa
     """Every account of an entity with its current balance."""
     rows = (await conn.execute(_balances_query().where(accounts.c.entity_id == entity_id))).all()
     return [_account(row) for row in rows]
+
+
+async def list_accounts_of(conn: AsyncConnection, entity_ids: Iterable[int]) -> dict[int, list[AccountBalance]]:
+    """Every account of several entities with its balance, in one query, by entity id."""
+    ids = sorted(set(entity_ids))
+    found: dict[int, list[AccountBalance]] = {i: [] for i in ids}
+    if ids:
+        for row in await conn.execute(_balances_query().where(accounts.c.entity_id.in_(ids))):
+            found[row.entity_id].append(_account(row))
+    return found

@@ -295,3 +295,46 @@ async def update_customer(
         if "name" in changes or "email" in changes:  # exported: GECOS fields, LDAP cn and mail
             await services_changed(conn)
     return after
+
+
+MAX_PAGE = 100
+MAX_SEARCH_LENGTH = 100
+
+
+def _like(text: str) -> str:
+    """An ILIKE pattern matching `text` anywhere, its own % _ and \\ taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def customer_page(
+    conn: AsyncConnection,
+    *,
+    after_id: int = 0,
+    limit: int = MAX_PAGE,
+    resellers: frozenset[int] | None = None,
+    search: str | None = None,
+    prepaid: bool | None = None,
+) -> list[Customer]:
+    """Customers by id after `after_id` (keyset paging), at most `limit` (capped at MAX_PAGE).
+
+    `resellers`: only customers sold by these resellers (a reseller's view; None: all);
+    `search`: in the name, email, customer number or a service login, any case.
+    """
+    query = _customer_query().where(customers.c.id > after_id)
+    if resellers is not None:
+        query = query.where(customers.c.reseller_id.in_(sorted(resellers)))
+    if search:
+        if len(search) > MAX_SEARCH_LENGTH:
+            raise InvalidSubscriberValue(f"a search is at most {MAX_SEARCH_LENGTH} characters")
+        pattern = _like(search.strip())
+        logins = select(services.c.customer_id).where(services.c.login.ilike(pattern, escape="\\"))
+        query = query.where(
+            customers.c.name.ilike(pattern, escape="\\")
+            | customers.c.email.ilike(pattern, escape="\\")
+            | customers.c.customer_number.ilike(pattern, escape="\\")
+            | customers.c.id.in_(logins)
+        )
+    if prepaid is not None:
+        query = query.where(entities.c.prepaid.is_(prepaid))
+    rows = await conn.execute(query.order_by(customers.c.id).limit(min(max(limit, 1), MAX_PAGE)))
+    return [_customer(row) for row in rows]

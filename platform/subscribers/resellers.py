@@ -308,3 +308,10 @@ async def disallow_plan(conn: AsyncConnection, reseller: str, plan: str) -> bool
         reseller_ids=sorted(r.reseller_id for r in removed),
     )
     return True
+
+
+async def reseller_tree(conn: AsyncConnection, reseller_id: int) -> frozenset[int]:
+    """The ids of a reseller and every reseller below it (what a reseller's key may see)."""
+    tree = select(resellers.c.id).where(resellers.c.id == reseller_id).cte("tree", recursive=True)
+    tree = tree.union_all(select(resellers.c.id).join(tree, resellers.c.parent_id == tree.c.id))
+    return frozenset((await conn.execute(select(tree.c.id))).scalars())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -340,3 +341,13 @@ async def reset_password(conn: AsyncConnection, box: SecretBox, service_id: int,
     await conn.execute(update(services).where(services.c.id == service_id).values(**sealed, updated_at=func.now()))
     await audit.record(conn, "subscribers.service.reset_password", f"service:{service_id}", key_id=box.key_id)
     await services_changed(conn)
+
+
+async def services_of(conn: AsyncConnection, customer_ids: Iterable[int]) -> dict[int, list[Service]]:
+    """The services of several customers in one query, by customer id, each list by id."""
+    ids = sorted(set(customer_ids))
+    found: dict[int, list[Service]] = {i: [] for i in ids}
+    if ids:
+        for row in await conn.execute(_service_query().where(services.c.customer_id.in_(ids)).order_by(services.c.id)):
+            found[row.customer_id].append(_service(row))
+    return found

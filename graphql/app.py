@@ -1,0 +1,42 @@
+"""`/graphql` on Starlette: the bearer key becomes the request's principal."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from cross_web import HTTPException  # what strawberry's ASGI view turns into a status code
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from bureau.tenants.apikeys import InvalidApiKey, Principal, authenticate
+
+from .context import Context
+from .schema import build_schema
+
+BEARER = "bearer "
+
+
+class BureauGraphQL(GraphQL[Context, None]):
+    """No key: anonymous (every field refuses but the schema itself); a bad key: 401."""
+
+    def __init__(self, engine: AsyncEngine, *, introspection: bool) -> None:
+        super().__init__(build_schema(introspection=introspection), graphql_ide="graphiql" if introspection else None)
+        self.engine = engine
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context(self.engine, await self._principal(request.headers.get("authorization")), uuid.uuid4().hex[:12])
+
+    async def _principal(self, header: str | None) -> Principal | None:
+        if header is None:
+            return None
+        token = header[len(BEARER) :].strip() if header.lower().startswith(BEARER) else ""
+        try:
+            return await authenticate(self.engine, token)
+        except InvalidApiKey as exc:
+            raise HTTPException(401, str(exc)) from None
+
+
+def graphql_route(engine: AsyncEngine, *, introspection: bool = True) -> Route:
+    return Route("/graphql", BureauGraphQL(engine, introspection=introspection))

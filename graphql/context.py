@@ -1,0 +1,56 @@
+"""What every resolver gets: the engine, who calls, a request id and the request's loaders."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bureau.platform.subscribers.resellers import reseller_tree
+from bureau.tenants.apikeys import Principal, Scope
+from bureau.tenants.routing import tenant_unit
+
+from .loaders import Loaders
+
+
+class Refused(Exception):
+    """The caller may not do this; answered as a GraphQL error with this message."""
+
+
+@dataclass
+class Context:
+    engine: AsyncEngine
+    principal: Principal | None
+    request_id: str
+    loaders: Loaders = field(init=False)
+    _resellers: frozenset[int] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self)
+
+    @property
+    def caller(self) -> Principal:
+        if self.principal is None:
+            raise Refused("an API key is required: send Authorization: Bearer <key>")
+        return self.principal
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[AsyncConnection]:
+        """A unit of work in the caller's tenant (isp and reseller keys only)."""
+        caller = self.caller
+        if caller.tenant is None:
+            raise Refused("an operator key administers tenants; use a key of the tenant for its data")
+        async with tenant_unit(self.engine, caller.tenant, actor=caller.actor) as conn:
+            yield conn
+
+    async def resellers(self, conn: AsyncConnection) -> frozenset[int] | None:
+        """The resellers whose customers the caller sees: None for the whole tenant (an ISP
+        key), else the key's reseller and every reseller below it."""
+        caller = self.caller
+        if caller.scope is not Scope.RESELLER or caller.reseller_id is None:
+            return None
+        if self._resellers is None:
+            self._resellers = await reseller_tree(conn, caller.reseller_id)
+        return self._resellers

@@ -1,0 +1,63 @@
+"""Customer queries: a page of customers (search, prepaid), one customer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from bureau.platform.ledger.entities import isp_entity
+from bureau.platform.subscribers import customers as domain
+from bureau.platform.subscribers.errors import NotFound as SubscriberNotFound
+
+from ..errors import NotFound
+from ..pagination import DEFAULT_PAGE, Connection, after_key, connection, page_size
+from ..permissions import InTenant
+from .types import Customer
+
+CustomerResult = Annotated[Customer | NotFound, strawberry.union("CustomerResult")]
+
+
+async def visible_customer(info: Info[Any, Any], conn: Any, ref: str) -> domain.Customer:
+    """The customer `ref` if the caller may see it; the same NotFound as for one that does
+    not exist otherwise (a reseller never learns of another reseller's customers)."""
+    found = await domain.get_customer(conn, ref)
+    allowed = await info.context.resellers(conn)
+    if allowed is not None and found.reseller_id not in allowed:
+        raise SubscriberNotFound(f"no customer has number, code or login {ref!r}")
+    return found
+
+
+@strawberry.type
+class CustomerQueries:
+    @strawberry.field(permission_classes=[InTenant], description="Customers by number, newest last.")
+    async def customers(
+        self,
+        info: Info[Any, Any],
+        first: int = DEFAULT_PAGE,
+        after: str | None = None,
+        search: Annotated[str | None, strawberry.argument(description="In name, email, number or a login.")] = None,
+        prepaid: bool | None = None,
+    ) -> Connection[Customer]:
+        size = page_size(first)
+        async with info.context.unit() as conn:
+            currency = (await isp_entity(conn)).currency
+            page = await domain.customer_page(
+                conn,
+                after_id=after_key("customer", after),
+                limit=size + 1,
+                resellers=await info.context.resellers(conn),
+                search=search,
+                prepaid=prepaid,
+            )
+        return connection(page, size, "customer", lambda c: c.id, lambda c: Customer.of(c, currency))
+
+    @strawberry.field(permission_classes=[InTenant], description="One customer by number, code or login.")
+    async def customer(self, info: Info[Any, Any], ref: str) -> CustomerResult:
+        try:
+            async with info.context.unit() as conn:
+                found = await visible_customer(info, conn, ref)
+                return Customer.of(found, (await isp_entity(conn)).currency)
+        except SubscriberNotFound as exc:
+            return NotFound(message=str(exc))

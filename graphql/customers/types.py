@@ -1,0 +1,110 @@
+"""Customers, their services and balances as the API shows them (built from domain values)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from bureau.platform.ledger.entities import AccountBalance
+from bureau.platform.money import format_amount
+from bureau.platform.subscribers import customers as domain
+from bureau.platform.subscribers.services import Service as DomainService
+
+from ..scalars import BigInt
+
+
+@strawberry.type(description="An amount in the tenant's currency.")
+class Money:
+    micros: BigInt
+    currency: str
+    formatted: str
+
+    @classmethod
+    def of(cls, micros: int, currency: str) -> Money:
+        return cls(micros=BigInt(micros), currency=currency, formatted=format_amount(micros, currency))
+
+
+@strawberry.type(description="One account of the customer's chart (1000 main balance, 1100 receivable, …).")
+class Account:
+    code: str
+    name: str
+    balance: Money
+
+    @classmethod
+    def of(cls, account: AccountBalance) -> Account:
+        return cls(code=account.code, name=account.name, balance=Money.of(account.balance, account.unit))
+
+
+@strawberry.type
+class Service:
+    id: strawberry.ID
+    kind: str
+    login: str
+    plan: str
+    state: str
+
+    @classmethod
+    def of(cls, service: DomainService) -> Service:
+        return cls(
+            id=strawberry.ID(str(service.id)),
+            kind=service.kind.value,
+            login=service.login,
+            plan=service.plan,
+            state=service.state.value,
+        )
+
+
+@strawberry.type
+class Address:
+    country: str
+    state: str | None
+    city: str | None
+    postal_code: str | None
+    lines: list[str]
+
+
+@strawberry.type
+class Customer:
+    number: strawberry.ID
+    name: str
+    email: str
+    phone: str | None
+    address: Address
+    reseller: str | None
+    prepaid: bool
+    credit_limit: Money
+    entity_id: strawberry.Private[int]
+    customer_id: strawberry.Private[int]
+
+    @classmethod
+    def of(cls, customer: domain.Customer, currency: str) -> Customer:
+        a = customer.address
+        return cls(
+            number=strawberry.ID(customer.number),
+            name=customer.name,
+            email=customer.email,
+            phone=customer.phone,
+            address=Address(
+                country=a.country, state=a.state, city=a.city, postal_code=a.postal_code, lines=list(a.lines)
+            ),
+            reseller=customer.reseller,
+            prepaid=customer.prepaid,
+            credit_limit=Money.of(customer.credit_limit_micros, currency),
+            entity_id=customer.entity_id,
+            customer_id=customer.id,
+        )
+
+    @strawberry.field(description="Every account of the customer with its balance.")
+    async def accounts(self, info: Info[Any, Any]) -> list[Account]:
+        return [Account.of(a) for a in await info.context.loaders.accounts.load(self.entity_id)]
+
+    @strawberry.field(description="The main balance (1000): prepaid funds, or what was paid ahead.")
+    async def balance(self, info: Info[Any, Any]) -> Money | None:
+        found = [a for a in await info.context.loaders.accounts.load(self.entity_id) if a.code == "1000"]
+        return Money.of(found[0].balance, found[0].unit) if found else None
+
+    @strawberry.field
+    async def services(self, info: Info[Any, Any]) -> list[Service]:
+        return [Service.of(s) for s in await info.context.loaders.services.load(self.customer_id)]

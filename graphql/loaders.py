@@ -1,0 +1,33 @@
+"""DataLoaders: the balances and services of a page of customers in one query each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from strawberry.dataloader import DataLoader
+
+from bureau.platform.ledger.entities import AccountBalance, list_accounts_of
+from bureau.platform.subscribers.services import Service, services_of
+
+if TYPE_CHECKING:
+    from .context import Context
+
+
+class Loaders:
+    """One set per request, so nothing cached outlives the request or crosses callers."""
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+        self.accounts = DataLoader[int, list[AccountBalance]](self._accounts)
+        self.services = DataLoader[int, list[Service]](self._services)
+
+    async def _accounts(self, entity_ids: Sequence[int]) -> list[list[AccountBalance]]:
+        async with self._context.unit() as conn:
+            found = await list_accounts_of(conn, entity_ids)
+        return [found.get(i, []) for i in entity_ids]
+
+    async def _services(self, customer_ids: Sequence[int]) -> list[list[Service]]:
+        async with self._context.unit() as conn:
+            found = await services_of(conn, customer_ids)
+        return [found.get(i, []) for i in customer_ids]

@@ -1,0 +1,54 @@
+"""Who may call what: strawberry permission classes, each with the message it refuses with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from bureau.tenants.apikeys import Role, Scope
+
+from .context import Context
+
+KEY_REQUIRED = "an API key is required: send Authorization: Bearer <key>"
+
+
+def _context(info: Info[Any, Any]) -> Context:
+    context: Context = info.context
+    return context
+
+
+class IsOperator(BasePermission):
+    message = "this needs an operator key (Authorization: Bearer <key>)"
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        principal = _context(info).principal
+        return principal is not None and principal.scope is Scope.OPERATOR
+
+
+class InTenant(BasePermission):
+    """An ISP or reseller key: reads in its own tenant (or reseller)."""
+
+    message = "this needs an ISP or reseller key (Authorization: Bearer <key>); operator keys administer tenants"
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        principal = _context(info).principal
+        return principal is not None and principal.tenant is not None
+
+
+class CanManageCustomers(BasePermission):
+    """Customers and services change: ISP admin and customer care, and reseller keys (for their own)."""
+
+    message = "this needs an ISP or reseller key with the admin or care role (Authorization: Bearer <key>)"
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        principal = _context(info).principal
+        return principal is not None and principal.tenant is not None and principal.role in (Role.ADMIN, Role.CARE)
+
+
+class IsAuthenticated(BasePermission):
+    message = KEY_REQUIRED
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        return _context(info).principal is not None

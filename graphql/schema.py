@@ -1,0 +1,54 @@
+"""The schema: root types composed from one class per domain, with limits and masking."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from .customers.mutations import CustomerMutations
+from .customers.queries import CustomerQueries
+from .errors import MaskUnexpected
+from .operator.mutations import OperatorMutations
+from .operator.queries import OperatorQueries
+from .scalars import SCALARS
+
+MAX_DEPTH = 10
+MAX_TOKENS = 2_000
+MAX_ALIASES = 15
+
+
+@strawberry.type
+class Query(OperatorQueries, CustomerQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(OperatorMutations, CustomerMutations):
+    pass
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        MaskUnexpected,
+    ]
+    if not introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
+    )
