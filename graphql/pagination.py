@@ -9,14 +9,16 @@ from typing import Generic, TypeVar
 
 import strawberry
 
+from .context import Refused
+
 T = TypeVar("T")
 N = TypeVar("N")
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
 
 
-class InvalidCursor(ValueError):
-    pass
+class InvalidCursor(Refused):
+    """A cursor or page size the list cannot take (answered with this message)."""
 
 
 @strawberry.type

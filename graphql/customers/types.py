@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from bureau.platform.ledger.entities import AccountBalance
-from bureau.platform.money import format_amount
+from bureau.platform.money import MoneyError, format_amount
 from bureau.platform.subscribers import customers as domain
 from bureau.platform.subscribers.services import Service as DomainService
 
@@ -26,15 +26,23 @@ class Money:
         return cls(micros=BigInt(micros), currency=currency, formatted=format_amount(micros, currency))
 
 
-@strawberry.type(description="One account of the customer's chart (1000 main balance, 1100 receivable, …).")
+@strawberry.type(description="One account of the customer's chart: 1000 main balance, 1010 reserve, 8000 sessions…")
 class Account:
     code: str
     name: str
-    balance: Money
+    unit: str = strawberry.field(description="The currency, or what is counted (SESSIONS on 8000).")
+    balance: BigInt = strawberry.field(description="Micro-units of a currency; a plain count otherwise.")
+    formatted: str
 
     @classmethod
     def of(cls, account: AccountBalance) -> Account:
-        return cls(code=account.code, name=account.name, balance=Money.of(account.balance, account.unit))
+        try:
+            shown = format_amount(account.balance, account.unit)
+        except MoneyError:
+            shown = f"{account.balance} {account.unit.lower()}"
+        return cls(
+            code=account.code, name=account.name, unit=account.unit, balance=BigInt(account.balance), formatted=shown
+        )
 
 
 @strawberry.type
