@@ -42,7 +42,7 @@ from bureau.platform.rating.tariff import GIGABYTE, HOUR, UsageRate
 from bureau.platform.rating.usage import Meter, Usage
 from bureau.platform.subscribers import customers, resellers, services
 from bureau.platform.subscribers.errors import NotFound as SubscriberNotFound
-from bureau.tenants import lifecycle, routing
+from bureau.tenants import apikeys, lifecycle, routing
 
 T = TypeVar("T")
 
@@ -127,6 +127,7 @@ class DemoReport:
     tenant: str = SLUG
     created: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # made with the tenant; only their digests are kept
 
 
 async def _once(report: DemoReport, what: str, find: Callable[[], Awaitable[T]], make: Callable[[], Awaitable[T]]) -> T:
@@ -158,7 +159,23 @@ async def seed_demo(engine: AsyncEngine, box: SecretBox, *, now: datetime | None
         await _past_month(conn, report, month)
         await _nas(conn, report, box)
         await _provisioning(conn, report, box)
+    if f"tenant {SLUG} ({NAME}, {CURRENCY})" in report.created:
+        await _api_keys(engine, report)
     return report
+
+
+async def _api_keys(engine: AsyncEngine, report: DemoReport) -> None:
+    """Keys for the operator, the demo ISP and the northnet reseller, made with the tenant
+    (a key is shown once: a later start cannot print them again)."""
+    wanted = (
+        ("operator", {"scope": "operator"}),
+        (f"ISP {SLUG}", {"scope": "isp", "tenant": SLUG}),
+        (f"reseller {RESELLER[0]}", {"scope": "reseller", "tenant": SLUG, "reseller": RESELLER[0]}),
+    )
+    for label, scope in wanted:
+        made = await apikeys.create_api_key(engine, name=f"demo {label}", actor="demo", **scope)
+        report.keys[label] = made.token
+        report.created.append(f"API key {made.key.key_id} ({label})")
 
 
 async def _provisioning(conn: AsyncConnection, report: DemoReport, box: SecretBox) -> None:

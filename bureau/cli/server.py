@@ -105,6 +105,12 @@ async def _up(url: str, settings: Settings, *, demo: bool) -> None:
         out.print("  demo: logins alice@demo.example / alice-secret, carol@demo.example / carol-secret,")
         out.print("        bob@northnet.example / bob-secret; NAS 127.0.0.1 and ::1, secret testing123")
         out.print("  demo: try `bureau account show --tenant demo alice@demo.example`")
+        for label, token in made.keys.items():
+            out.print(f"  demo: API key, {label}: {token}", soft_wrap=True)
+        if made.keys:
+            out.print(f"  demo: GraphQL at http://{settings.http_host}:{settings.http_port}/graphql (docs/api.md)")
+        else:
+            out.print("  demo: API keys were printed at the first start; `bureau apikey create` makes more")
     sealer = asyncio.create_task(_seal_forever(engine))
     broker, worker = workers.in_process(settings.broker_url, url, settings)
     out.print(f"worker: {workers.IN_PROCESS_THREADS} threads on the {broker_kind(settings.broker_url)} broker")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -49,6 +50,14 @@ def wait_healthy(process: subprocess.Popen[str], port: int) -> dict[str, str]:
             pass
         time.sleep(0.3)
     raise AssertionError("bureau up did not answer /healthz in time")
+
+
+def graphql(port: int, key: str, query: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {key}"}
+    answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, headers=headers, timeout=10)
+    body = answer.json()
+    assert answer.status_code == 200 and "errors" not in body, body
+    return dict(body["data"])
 
 
 def radius_pap(port: int, login: str, password: str, secret: bytes = b"testing123") -> int:
@@ -149,6 +158,8 @@ def test_bureau_up_serves_health_seeds_the_demo_and_owns_its_data_folder(
     assert process.returncode == 0, output
     assert "created tenant demo" in output
     assert not (data_dir / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL still running after stop"
+    keys = dict(re.findall(r"demo: API key, (ISP demo|reseller northnet|operator): (bureau_\S+)", output))
+    assert set(keys) == {"ISP demo", "reseller northnet", "operator"}, output
 
     # A restart keeps the data and creates nothing new.
     process = start_up(up_env)
@@ -164,6 +175,15 @@ def test_bureau_up_serves_health_seeds_the_demo_and_owns_its_data_folder(
         assert (balances["1000"], balances["1010"]) == (8_000_000, 2_000_000)  # 2.00 reserved for the session
         metrics = httpx.get(f"http://127.0.0.1:{http_port}/metrics", timeout=5).text
         assert "bureau_radius_accepted_total 1" in metrics and "bureau_radius_rejected_total 1" in metrics
+        # The keys printed at the first start open /graphql, each to its own scope.
+        page = "{ customers(first: 20) { edges { node { name balance { formatted } services { login } } } } }"
+        staff = ("ISP demo", "reseller northnet")
+        seen = {label: graphql(http_port, keys[label], page)["customers"]["edges"] for label in staff}
+        balances = {e["node"]["name"]: e["node"]["balance"]["formatted"] for e in seen["ISP demo"]}
+        assert balances["Alice"] == "8.00 USD"  # 2.00 reserved for the session above
+        assert [e["node"]["name"] for e in seen["reseller northnet"]] == ["Bob"]
+        tenants = graphql(http_port, keys["operator"], "{ tenants { slug } }")["tenants"]
+        assert [t["slug"] for t in tenants] == ["demo"]
     finally:
         output = stop(process)
     assert "demo: already in place" in output
