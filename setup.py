@@ -23,7 +23,18 @@ FOLDERS = {
 # git keeps no empty folder, so a code folder with no module yet is absent from a clean checkout.
 FOLDERS = {name: folder for name, folder in FOLDERS.items() if (ROOT / folder).is_dir()}
 # File-name patterns of package data; the RADIUS dictionary's top-level file is just "dictionary".
-DATA_SUFFIXES = ("*.mako", "*.ini", "dictionary", "*.dictionary", "dictionary.*", "*.html", "*.css", "*.js", "*.txt")
+DATA_SUFFIXES = (
+    "*.mako",
+    "*.ini",
+    "dictionary",
+    "*.dictionary",
+    "dictionary.*",
+    "*.html",
+    "*.css",
+    "*.js",
+    "*.txt",
+    "*.graphql",
+)
 
 
 def _packages() -> list[str]:
