@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 import bureau
 from bureau.graphql.app import graphql_route
+from bureau.platform.crypto.secretbox import SecretBox
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -37,7 +38,11 @@ async def metrics(request: Request) -> PlainTextResponse:
 
 
 def create_app(
-    engine: AsyncEngine, *, metrics_sources: Sequence[Callable[[], str]] = (), introspection: bool = True
+    engine: AsyncEngine,
+    *,
+    metrics_sources: Sequence[Callable[[], str]] = (),
+    introspection: bool = True,
+    box: SecretBox | None = None,
 ) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -46,5 +51,5 @@ def create_app(
         yield
 
     routes = [Route("/healthz", healthz), Route("/metrics", metrics)]
-    routes.append(graphql_route(engine, introspection=introspection))
+    routes.append(graphql_route(engine, introspection=introspection, box=box))
     return Starlette(routes=routes, lifespan=lifespan)

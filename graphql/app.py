@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from bureau.platform.crypto.secretbox import SecretBox
 from bureau.tenants.apikeys import InvalidApiKey, Principal, authenticate
 
 from .context import Context
@@ -21,12 +22,14 @@ BEARER = "bearer "
 class BureauGraphQL(GraphQL[Context, None]):
     """No key: anonymous (every field refuses but the schema itself); a bad key: 401."""
 
-    def __init__(self, engine: AsyncEngine, *, introspection: bool) -> None:
+    def __init__(self, engine: AsyncEngine, *, introspection: bool, box: SecretBox | None) -> None:
         super().__init__(build_schema(introspection=introspection), graphql_ide="graphiql" if introspection else None)
         self.engine = engine
+        self.box = box
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(self.engine, await self._principal(request.headers.get("authorization")), uuid.uuid4().hex[:12])
+        principal = await self._principal(request.headers.get("authorization"))
+        return Context(self.engine, principal, uuid.uuid4().hex[:12], self.box)
 
     async def _principal(self, header: str | None) -> Principal | None:
         if header is None:
@@ -38,5 +41,5 @@ class BureauGraphQL(GraphQL[Context, None]):
             raise HTTPException(401, str(exc)) from None
 
 
-def graphql_route(engine: AsyncEngine, *, introspection: bool = True) -> Route:
-    return Route("/graphql", BureauGraphQL(engine, introspection=introspection))
+def graphql_route(engine: AsyncEngine, *, introspection: bool = True, box: SecretBox | None = None) -> Route:
+    return Route("/graphql", BureauGraphQL(engine, introspection=introspection, box=box))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bureau.platform.crypto.secretbox import SecretBox
 from bureau.platform.subscribers.resellers import reseller_tree
 from bureau.tenants.apikeys import Principal, Scope
 from bureau.tenants.routing import tenant_unit
@@ -24,6 +25,7 @@ class Context:
     engine: AsyncEngine
     principal: Principal | None
     request_id: str
+    sealer: SecretBox | None = None  # seals service passwords (the installation's secret key)
     loaders: Loaders = field(init=False)
     _resellers: frozenset[int] | None = field(default=None, init=False)
 
@@ -35,6 +37,12 @@ class Context:
         if self.principal is None:
             raise Refused("an API key is required: send Authorization: Bearer <key>")
         return self.principal
+
+    @property
+    def box(self) -> SecretBox:
+        if self.sealer is None:
+            raise Refused("this server has no secret key to seal passwords with; set BUREAU_SECRET_KEY")
+        return self.sealer
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncConnection]:

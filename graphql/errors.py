@@ -15,8 +15,9 @@ import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from bureau.platform.billing.errors import BillingError
+from bureau.platform.billing.errors import BillingError, InvoiceNotFound
 from bureau.platform.catalog.errors import CatalogError
+from bureau.platform.crypto.passwords import InvalidPassword
 from bureau.platform.ledger.errors import LedgerError
 from bureau.platform.money import MoneyError
 from bureau.platform.subscribers.errors import NotFound as SubscriberNotFound
@@ -63,13 +64,13 @@ def failure(exc: Exception, field: str | None = None) -> NotFound | ValidationEr
 
 def refusal(exc: Exception, field: str | None = None) -> NotFound | ValidationError:
     """NotFound or ValidationError for an expected error (the unions without PlanNotAllowed)."""
-    if isinstance(exc, (SubscriberNotFound, TenantNotFound)):
+    if isinstance(exc, (SubscriberNotFound, TenantNotFound, InvoiceNotFound)):
         return NotFound(message=str(exc))
     fields = [FieldError(path=["input", field], message=str(exc))] if field else []
     return ValidationError(message=str(exc), fields=fields)
 
 
-EXPECTED = (SubscriberError, TenantError, CatalogError, BillingError, LedgerError, MoneyError)
+EXPECTED = (SubscriberError, TenantError, CatalogError, BillingError, LedgerError, MoneyError, InvalidPassword)
 
 
 class MaskUnexpected(SchemaExtension):

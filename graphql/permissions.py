@@ -52,3 +52,13 @@ class IsAuthenticated(BasePermission):
 
     def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
         return _context(info).principal is not None
+
+
+class CanHandleMoney(BasePermission):
+    """Payments and top-ups: ISP admin and finance, and reseller keys (for their own customers)."""
+
+    message = "this needs an ISP or reseller key with the admin or finance role (Authorization: Bearer <key>)"
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        principal = _context(info).principal
+        return principal is not None and principal.tenant is not None and principal.role in (Role.ADMIN, Role.FINANCE)

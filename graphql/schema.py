@@ -15,12 +15,15 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from .billing.mutations import BillingMutations
+from .billing.queries import BillingQueries
 from .customers.mutations import CustomerMutations
 from .customers.queries import CustomerQueries
 from .errors import MaskUnexpected
 from .operator.mutations import OperatorMutations
 from .operator.queries import OperatorQueries
 from .scalars import SCALARS
+from .services.mutations import ServiceMutations
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2_000
@@ -28,12 +31,12 @@ MAX_ALIASES = 15
 
 
 @strawberry.type
-class Query(OperatorQueries, CustomerQueries):
+class Query(OperatorQueries, CustomerQueries, BillingQueries):
     pass
 
 
 @strawberry.type
-class Mutation(OperatorMutations, CustomerMutations):
+class Mutation(OperatorMutations, CustomerMutations, ServiceMutations, BillingMutations):
     pass
 
 

@@ -135,7 +135,12 @@ async def _up(url: str, settings: Settings, *, demo: bool) -> None:
 
 async def _serve_http(engine: AsyncEngine, settings: Settings, metrics: list[Callable[[], str]] | None = None) -> None:
     config = uvicorn.Config(
-        create_app(engine, metrics_sources=metrics or (), introspection=settings.graphql_introspection),
+        create_app(
+            engine,
+            metrics_sources=metrics or (),
+            introspection=settings.graphql_introspection,
+            box=secret_box(settings),
+        ),
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level,

@@ -14,19 +14,10 @@ from bureau.platform.subscribers.errors import NotFound as SubscriberNotFound
 from ..errors import NotFound
 from ..pagination import DEFAULT_PAGE, Connection, after_key, connection, page_size
 from ..permissions import InTenant
+from ..scope import visible_customer
 from .types import Customer
 
 CustomerResult = Annotated[Customer | NotFound, strawberry.union("CustomerResult")]
-
-
-async def visible_customer(info: Info[Any, Any], conn: Any, ref: str) -> domain.Customer:
-    """The customer `ref` if the caller may see it; the same NotFound as for one that does
-    not exist otherwise (a reseller never learns of another reseller's customers)."""
-    found = await domain.get_customer(conn, ref)
-    allowed = await info.context.resellers(conn)
-    if allowed is not None and found.reseller_id not in allowed:
-        raise SubscriberNotFound(f"no customer has number, code or login {ref!r}")
-    return found
 
 
 @strawberry.type

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bureau.platform.invoicing.document import InvoiceDocument, InvoiceLine, tax_summary_of, totals_of
 
 from ..subscribers.tables import customers
-from .errors import InvoiceNotFound
+from .errors import BillingError, InvoiceNotFound
 from .sellers import from_snapshot
 from .tables import invoice_lines, invoices
 
@@ -141,3 +141,34 @@ async def invoice_document(conn: AsyncConnection, number: str) -> InvoiceDocumen
         payments_received_micros=row.payments_received_micros,
         balance_due_micros=row.balance_due_micros,
     )
+
+
+async def invoice_page(
+    conn: AsyncConnection,
+    *,
+    before_id: int | None = None,
+    limit: int = 100,
+    customer_id: int | None = None,
+    period_start: date | None = None,
+    status: str | None = None,
+    resellers: frozenset[int] | None = None,
+) -> list[Invoice]:
+    """Invoices newest first, before id `before_id` (keyset paging), at most `limit` (capped);
+    `status` "open" or "paid"; `resellers`: only invoices of customers they sold."""
+    query = _query().order_by(invoices.c.id.desc()).limit(min(max(limit, 1), MAX_LIST))
+    if before_id is not None:
+        query = query.where(invoices.c.id < before_id)
+    if customer_id is not None:
+        query = query.where(invoices.c.customer_id == customer_id)
+    if period_start is not None:
+        query = query.where(invoices.c.period_start == period_start)
+    if resellers is not None:
+        query = query.where(customers.c.reseller_id.in_(sorted(resellers)))
+    settled = invoices.c.gross_micros <= invoices.c.paid_micros + invoices.c.credited_micros
+    if status == "paid":
+        query = query.where(settled)
+    elif status == "open":
+        query = query.where(~settled)
+    elif status is not None:
+        raise BillingError(f"invoice status {status!r} is not open or paid")
+    return [_invoice(row) for row in await conn.execute(query)]
