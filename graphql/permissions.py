@@ -62,3 +62,23 @@ class CanHandleMoney(BasePermission):
     def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
         principal = _context(info).principal
         return principal is not None and principal.tenant is not None and principal.role in (Role.ADMIN, Role.FINANCE)
+
+
+class IsIspAdmin(BasePermission):
+    """The tenant's catalog, resellers and keys: an ISP key with the admin role."""
+
+    message = "this needs an ISP key with the admin role (Authorization: Bearer <key>)"
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        principal = _context(info).principal
+        return principal is not None and principal.scope is Scope.ISP and principal.role is Role.ADMIN
+
+
+class IsIspStaff(BasePermission):
+    """Reads of the whole tenant (catalog, journal, reports): any ISP key, any role."""
+
+    message = "this needs an ISP key (Authorization: Bearer <key>)"
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        principal = _context(info).principal
+        return principal is not None and principal.scope is Scope.ISP

@@ -17,11 +17,15 @@ from strawberry.schema.config import StrawberryConfig
 
 from .billing.mutations import BillingMutations
 from .billing.queries import BillingQueries
+from .catalog.mutations import CatalogMutations
+from .catalog.queries import CatalogQueries
 from .customers.mutations import CustomerMutations
 from .customers.queries import CustomerQueries
 from .errors import MaskUnexpected
 from .operator.mutations import OperatorMutations
 from .operator.queries import OperatorQueries
+from .resellers.mutations import ResellerMutations
+from .resellers.queries import ResellerQueries
 from .scalars import SCALARS
 from .services.mutations import ServiceMutations
 
@@ -31,12 +35,14 @@ MAX_ALIASES = 15
 
 
 @strawberry.type
-class Query(OperatorQueries, CustomerQueries, BillingQueries):
+class Query(OperatorQueries, CustomerQueries, BillingQueries, CatalogQueries, ResellerQueries):
     pass
 
 
 @strawberry.type
-class Mutation(OperatorMutations, CustomerMutations, ServiceMutations, BillingMutations):
+class Mutation(
+    OperatorMutations, CustomerMutations, ServiceMutations, BillingMutations, CatalogMutations, ResellerMutations
+):
     pass
 
 

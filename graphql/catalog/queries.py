@@ -1,0 +1,10 @@
+"""Catalog queries (filled in by issue 6)."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class CatalogQueries:
+    pass
