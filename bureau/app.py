@@ -14,7 +14,10 @@ from starlette.routing import Route
 
 import bureau
 from bureau.graphql.app import graphql_route
+from bureau.graphql.context import Disconnect
 from bureau.platform.crypto.secretbox import SecretBox
+from bureau.radius_proxy.admin import SessionNotLive, disconnect_session
+from bureau.tenants.routing import TenantRef
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -37,6 +40,18 @@ async def metrics(request: Request) -> PlainTextResponse:
     return PlainTextResponse("".join(source() for source in sources), media_type="text/plain; version=0.0.4")
 
 
+def _disconnector(engine: AsyncEngine, box: SecretBox) -> Disconnect:
+    """The API's Disconnect: the RADIUS side's, None for a session that is not live."""
+
+    async def disconnect(tenant: TenantRef, session_id: int) -> str | None:
+        try:
+            return await disconnect_session(engine, box, tenant, session_id)
+        except SessionNotLive:
+            return None
+
+    return disconnect
+
+
 def create_app(
     engine: AsyncEngine,
     *,
@@ -51,5 +66,6 @@ def create_app(
         yield
 
     routes = [Route("/healthz", healthz), Route("/metrics", metrics)]
-    routes.append(graphql_route(engine, introspection=introspection, box=box))
+    disconnect = _disconnector(engine, box) if box is not None else None
+    routes.append(graphql_route(engine, introspection=introspection, box=box, disconnect=disconnect))
     return Starlette(routes=routes, lifespan=lifespan)

@@ -13,7 +13,7 @@ from strawberry.asgi import GraphQL
 from bureau.platform.crypto.secretbox import SecretBox
 from bureau.tenants.apikeys import InvalidApiKey, Principal, authenticate
 
-from .context import Context
+from .context import Context, Disconnect
 from .schema import build_schema
 
 BEARER = "bearer "
@@ -22,14 +22,17 @@ BEARER = "bearer "
 class BureauGraphQL(GraphQL[Context, None]):
     """No key: anonymous (every field refuses but the schema itself); a bad key: 401."""
 
-    def __init__(self, engine: AsyncEngine, *, introspection: bool, box: SecretBox | None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, introspection: bool, box: SecretBox | None, disconnect: Disconnect | None
+    ) -> None:
         super().__init__(build_schema(introspection=introspection), graphql_ide="graphiql" if introspection else None)
         self.engine = engine
         self.box = box
+        self.disconnect = disconnect
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal = await self._principal(request.headers.get("authorization"))
-        return Context(self.engine, principal, uuid.uuid4().hex[:12], self.box)
+        return Context(self.engine, principal, uuid.uuid4().hex[:12], self.box, self.disconnect)
 
     async def _principal(self, header: str | None) -> Principal | None:
         if header is None:
@@ -41,5 +44,11 @@ class BureauGraphQL(GraphQL[Context, None]):
             raise HTTPException(401, str(exc)) from None
 
 
-def graphql_route(engine: AsyncEngine, *, introspection: bool = True, box: SecretBox | None = None) -> Route:
-    return Route("/graphql", BureauGraphQL(engine, introspection=introspection, box=box))
+def graphql_route(
+    engine: AsyncEngine,
+    *,
+    introspection: bool = True,
+    box: SecretBox | None = None,
+    disconnect: Disconnect | None = None,
+) -> Route:
+    return Route("/graphql", BureauGraphQL(engine, introspection=introspection, box=box, disconnect=disconnect))

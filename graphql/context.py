@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -11,9 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bureau.platform.crypto.secretbox import SecretBox
 from bureau.platform.subscribers.resellers import reseller_tree
 from bureau.tenants.apikeys import Principal, Scope
-from bureau.tenants.routing import tenant_unit
+from bureau.tenants.routing import TenantRef, tenant_unit
 
 from .loaders import Loaders
+
+# Sends a Disconnect-Request for a tenant's session: the NAS's answer ("ack", "nak:<cause>",
+# "timeout"), or None when the session is not live. The composition root (bureau/app.py)
+# supplies it from the RADIUS side, which the API may not import.
+Disconnect = Callable[[TenantRef, int], Awaitable[str | None]]
 
 
 class Refused(Exception):
@@ -26,6 +31,7 @@ class Context:
     principal: Principal | None
     request_id: str
     sealer: SecretBox | None = None  # seals service passwords (the installation's secret key)
+    disconnector: Disconnect | None = None
     loaders: Loaders = field(init=False)
     _resellers: frozenset[int] | None = field(default=None, init=False)
 

@@ -17,6 +17,7 @@ from strawberry.extensions import SchemaExtension
 
 from bureau.platform.billing.errors import BillingError, InvoiceNotFound
 from bureau.platform.catalog.errors import CatalogError
+from bureau.platform.catalog.errors import NotFound as CatalogNotFound
 from bureau.platform.crypto.passwords import InvalidPassword
 from bureau.platform.ledger.errors import LedgerError
 from bureau.platform.money import MoneyError
@@ -64,7 +65,7 @@ def failure(exc: Exception, field: str | None = None) -> NotFound | ValidationEr
 
 def refusal(exc: Exception, field: str | None = None) -> NotFound | ValidationError:
     """NotFound or ValidationError for an expected error (the unions without PlanNotAllowed)."""
-    if isinstance(exc, (SubscriberNotFound, TenantNotFound, InvoiceNotFound)):
+    if isinstance(exc, (SubscriberNotFound, TenantNotFound, InvoiceNotFound, CatalogNotFound)):
         return NotFound(message=str(exc))
     fields = [FieldError(path=["input", field], message=str(exc))] if field else []
     return ValidationError(message=str(exc), fields=fields)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from strawberry.dataloader import DataLoader
 
+from bureau.platform.billing.invoices import Invoice, latest_invoices
 from bureau.platform.ledger.entities import AccountBalance, list_accounts_of
 from bureau.platform.subscribers.services import Service, services_of
 
@@ -21,6 +22,7 @@ class Loaders:
         self._context = context
         self.accounts = DataLoader[int, list[AccountBalance]](self._accounts)
         self.services = DataLoader[int, list[Service]](self._services)
+        self.last_invoice = DataLoader[int, Invoice | None](self._last_invoice)
 
     async def _accounts(self, entity_ids: Sequence[int]) -> list[list[AccountBalance]]:
         async with self._context.unit() as conn:
@@ -31,3 +33,8 @@ class Loaders:
         async with self._context.unit() as conn:
             found = await services_of(conn, customer_ids)
         return [found.get(i, []) for i in customer_ids]
+
+    async def _last_invoice(self, customer_ids: Sequence[int]) -> list[Invoice | None]:
+        async with self._context.unit() as conn:
+            found = await latest_invoices(conn, customer_ids)
+        return [found.get(i) for i in customer_ids]

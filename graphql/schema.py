@@ -15,6 +15,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from .billing.dunning import DunningMutations, DunningQueries
 from .billing.mutations import BillingMutations
 from .billing.queries import BillingQueries
 from .catalog.mutations import CatalogMutations
@@ -22,12 +23,15 @@ from .catalog.queries import CatalogQueries
 from .customers.mutations import CustomerMutations
 from .customers.queries import CustomerQueries
 from .errors import MaskUnexpected
+from .keys.resolvers import KeyMutations, KeyQueries
 from .operator.mutations import OperatorMutations
 from .operator.queries import OperatorQueries
 from .resellers.mutations import ResellerMutations
 from .resellers.queries import ResellerQueries
 from .scalars import SCALARS
 from .services.mutations import ServiceMutations
+from .sessions.mutations import SessionMutations
+from .sessions.queries import SessionQueries
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2_000
@@ -35,13 +39,30 @@ MAX_ALIASES = 15
 
 
 @strawberry.type
-class Query(OperatorQueries, CustomerQueries, BillingQueries, CatalogQueries, ResellerQueries):
+class Query(
+    OperatorQueries,
+    CustomerQueries,
+    BillingQueries,
+    CatalogQueries,
+    ResellerQueries,
+    SessionQueries,
+    KeyQueries,
+    DunningQueries,
+):
     pass
 
 
 @strawberry.type
 class Mutation(
-    OperatorMutations, CustomerMutations, ServiceMutations, BillingMutations, CatalogMutations, ResellerMutations
+    OperatorMutations,
+    CustomerMutations,
+    ServiceMutations,
+    BillingMutations,
+    CatalogMutations,
+    ResellerMutations,
+    SessionMutations,
+    KeyMutations,
+    DunningMutations,
 ):
     pass
 

@@ -40,6 +40,7 @@ KEY_ID_LENGTH = 16
 SECRET_BYTES = 32
 MAX_NAME_LENGTH = 100
 MAX_TOKEN_LENGTH = 200
+MAX_LISTED = 1000
 TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often per key
 _TOKEN = re.compile(rf"{PREFIX}_(?P<key_id>[a-z2-7]{{{KEY_ID_LENGTH}}})_(?P<secret>[A-Za-z0-9_-]{{43}})", re.ASCII)
 _UNUSED_DIGEST = hashlib.sha256(b"no such key").digest()
@@ -196,8 +197,8 @@ def _listing() -> Any:
 
 
 async def list_api_keys(engine: AsyncEngine, *, tenant: str | None = None) -> list[ApiKey]:
-    """Keys, newest first; of one tenant when `tenant` (a slug) is given."""
-    query = _listing().order_by(api_keys.c.id.desc())
+    """Keys, newest first (at most MAX_LISTED); of one tenant when `tenant` (a slug) is given."""
+    query = _listing().order_by(api_keys.c.id.desc()).limit(MAX_LISTED)
     if tenant is not None:
         query = query.where(api_keys.c.tenant_id == (await lifecycle.get_tenant(engine, tenant)).id)
     async with engine.connect() as conn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -13,6 +13,9 @@ from bureau.platform.subscribers import customers as domain
 from bureau.platform.subscribers.services import Service as DomainService
 
 from ..scalars import BigInt
+
+if TYPE_CHECKING:
+    from ..billing.types import Invoice
 
 
 @strawberry.type(description="An amount in the tenant's currency.")
@@ -116,3 +119,12 @@ class Customer:
     @strawberry.field
     async def services(self, info: Info[Any, Any]) -> list[Service]:
         return [Service.of(s) for s in await info.context.loaders.services.load(self.customer_id)]
+
+    @strawberry.field(description="The customer's newest invoice, if any.")
+    async def last_invoice(
+        self, info: Info[Any, Any]
+    ) -> Annotated[Invoice, strawberry.lazy("bureau.graphql.billing.types")] | None:
+        from ..billing.types import Invoice  # billing's types use Money from here
+
+        found = await info.context.loaders.last_invoice.load(self.customer_id)
+        return Invoice.of(found) if found is not None else None

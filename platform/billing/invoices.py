@@ -7,11 +7,13 @@ however the catalog, the reseller's branding or the customer's address change la
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Row, Select, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bureau.platform.invoicing.document import InvoiceDocument, InvoiceLine, tax_summary_of, totals_of
@@ -172,3 +174,17 @@ async def invoice_page(
     elif status is not None:
         raise BillingError(f"invoice status {status!r} is not open or paid")
     return [_invoice(row) for row in await conn.execute(query)]
+
+
+async def latest_invoices(conn: AsyncConnection, customer_ids: Iterable[int]) -> dict[int, Invoice]:
+    """Each customer's newest invoice, for several customers in one query."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
+    query = (
+        _query()
+        .where(invoices.c.customer_id.in_(ids))
+        .order_by(invoices.c.customer_id, invoices.c.id.desc())
+        .ext(distinct_on(invoices.c.customer_id))
+    )
+    return {row.customer_id: _invoice(row) for row in await conn.execute(query)}

@@ -24,7 +24,7 @@ PAGE = """
 query Page($first: Int!, $after: String, $search: String) {
   customers(first: $first, after: $after, search: $search) {
     edges { cursor node { number name reseller balance { micros formatted } services { login state }
-                          accounts { code unit balance formatted } } }
+                          accounts { code unit balance formatted } lastInvoice { number total { micros } } } }
     pageInfo { hasNextPage endCursor }
   }
 }"""

@@ -90,6 +90,8 @@ async def test_customer_service_bill_and_idempotent_payment_through_the_api(
     await bill_run(books.unit, parse_period("2026-09"), now=at("2026-10-01T01:00:00"))
     open_ = (await isp(INVOICES, status="open"))["invoices"]["edges"]
     assert [(e["node"]["customer"], e["node"]["open"]["micros"]) for e in open_] == [(number, 47_240_000)]
+    last = "query($ref: String!) { customer(ref: $ref) { ... on Customer { lastInvoice { number status } } } }"
+    assert (await isp(last, ref=number))["customer"]["lastInvoice"] == {"number": "INV-000001", "status": "open"}
     payment = {"customer": number, "amountMicros": 47_240_000, "method": "bank_transfer", "idempotencyKey": "tx-9"}
     first = (await isp(PAY, input=payment))["recordPayment"]
     retried = (await isp(PAY, input=payment))["recordPayment"]

@@ -1,0 +1,76 @@
+"""Open RADIUS sessions a page at a time, for the API (`control.live_sessions` lists them all)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..subscribers.tables import customers, services
+from .control import LIVE, LiveSession
+from .tables import radius_sessions
+
+MAX_PAGE = 100
+
+
+def _session(row: Any) -> LiveSession:
+    return LiveSession(
+        id=row.id,
+        login=row.login,
+        nas_id=row.nas_id,
+        acct_session_id=row.acct_session_id,
+        state=row.state,
+        started_at=row.started_at,
+        seconds=row.seconds,
+        octets_in=row.octets_in,
+        octets_out=row.octets_out,
+        charged_micros=row.charged_micros,
+        reserved_micros=row.reserved_micros,
+        disconnect_requested=row.disconnect_requested_at is not None,
+    )
+
+
+async def session_page(
+    conn: AsyncConnection,
+    *,
+    after_id: int = 0,
+    limit: int = MAX_PAGE,
+    nas_id: int | None = None,
+    login: str | None = None,
+    resellers: frozenset[int] | None = None,
+) -> list[LiveSession]:
+    """Live sessions by id after `after_id`, at most `limit` (capped); by NAS, login, or
+    only those of customers sold by `resellers` (a reseller's view)."""
+    query = (
+        select(radius_sessions)
+        .where(radius_sessions.c.state.in_(LIVE), radius_sessions.c.id > after_id)
+        .order_by(radius_sessions.c.id)
+        .limit(min(max(limit, 1), MAX_PAGE))
+    )
+    if nas_id is not None:
+        query = query.where(radius_sessions.c.nas_id == nas_id)
+    if login is not None:
+        query = query.where(radius_sessions.c.login == login)
+    if resellers is not None:
+        sold = (
+            select(services.c.id)
+            .join(customers, customers.c.id == services.c.customer_id)
+            .where(customers.c.reseller_id.in_(sorted(resellers)))
+        )
+        query = query.where(radius_sessions.c.service_id.in_(sold))
+    return [_session(row) for row in await conn.execute(query)]
+
+
+async def session_reseller(conn: AsyncConnection, session_id: int) -> tuple[bool, int | None]:
+    """Whether session `session_id` exists, and the reseller id of its customer."""
+    row = (
+        await conn.execute(
+            select(customers.c.reseller_id)
+            .select_from(radius_sessions)
+            .join(services, services.c.id == radius_sessions.c.service_id)
+            .join(customers, customers.c.id == services.c.customer_id)
+            .where(radius_sessions.c.id == session_id)
+        )
+    ).first()
+    return (row is not None, row.reseller_id if row is not None else None)
