@@ -131,7 +131,7 @@ async def test_migrating_from_s0001_backfills_every_tenant_realm_and_skips_a_cla
     async with own_engine.begin() as conn:
         # Back to before s0002: no registry (nor what later revisions added); `behind` has no
         # tenant tables at all yet.
-        for table in ("proxied_accounting", "realm_proxies", "nas_clients", "realms", *WORKER_TABLES):
+        for table in ("api_keys", "proxied_accounting", "realm_proxies", "nas_clients", "realms", *WORKER_TABLES):
             await conn.execute(text(f"DROP TABLE IF EXISTS bureau_shared.{table}"))
         await conn.execute(text("DROP TYPE IF EXISTS bureau_shared.dramatiq_state"))
         await conn.execute(text("ALTER TABLE bureau_shared.tenants DROP COLUMN IF EXISTS time_zone"))
