@@ -125,7 +125,7 @@ async def _load(
                 if answer.status_code != 200 or "errors" in body:
                     errors += 1
                     return
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ValueError):  # no answer, or not JSON (a 500 page)
                 errors += 1
                 return
             latencies.append((time.perf_counter() - began) * 1000)
