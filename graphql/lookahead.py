@@ -1,0 +1,31 @@
+"""Which fields a query asks for below a list, so a list resolver can fetch them for the
+whole page in its own unit of work (and prime the DataLoaders) instead of each row's
+field opening another."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from strawberry.types import Info
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+
+
+def _names(selections: Iterable[Selection], path: tuple[str, ...]) -> set[str]:
+    """The field names at `path` below `selections`, through fragments."""
+    found: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, (FragmentSpread, InlineFragment)):
+            found |= _names(selection.selections, path)
+        elif isinstance(selection, SelectedField):
+            if not path:
+                found.add(selection.name)
+            elif selection.name == path[0]:
+                found |= _names(selection.selections, path[1:])
+    return found
+
+
+def node_fields(info: Info[Any, Any]) -> set[str]:
+    """The fields asked of each node of a connection (through `edges { node }` and `nodes`)."""
+    fields = info.selected_fields
+    return _names(fields, ("edges", "node")) | _names(fields, ("nodes",)) if fields else set()
