@@ -621,27 +621,29 @@ class LiveSession:
     disconnect_requested: bool
 
 
+def live_session(row: Any) -> LiveSession:
+    """A LiveSession of a `radius_sessions` row."""
+    return LiveSession(
+        id=row.id,
+        login=row.login,
+        nas_id=row.nas_id,
+        acct_session_id=row.acct_session_id,
+        state=row.state,
+        started_at=row.started_at,
+        seconds=row.seconds,
+        octets_in=row.octets_in,
+        octets_out=row.octets_out,
+        charged_micros=row.charged_micros,
+        reserved_micros=row.reserved_micros,
+        disconnect_requested=row.disconnect_requested_at is not None,
+    )
+
+
 async def live_sessions(conn: AsyncConnection, *, login: str | None = None) -> list[LiveSession]:
     query = select(radius_sessions).where(radius_sessions.c.state.in_(LIVE)).order_by(radius_sessions.c.id)
     if login is not None:
         query = query.where(radius_sessions.c.login == login)
-    return [
-        LiveSession(
-            id=row.id,
-            login=row.login,
-            nas_id=row.nas_id,
-            acct_session_id=row.acct_session_id,
-            state=row.state,
-            started_at=row.started_at,
-            seconds=row.seconds,
-            octets_in=row.octets_in,
-            octets_out=row.octets_out,
-            charged_micros=row.charged_micros,
-            reserved_micros=row.reserved_micros,
-            disconnect_requested=row.disconnect_requested_at is not None,
-        )
-        for row in await conn.execute(query)
-    ]
+    return [live_session(row) for row in await conn.execute(query)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..subscribers.tables import customers, services
-from .control import LIVE, LiveSession
+from .control import LIVE, LiveSession, live_session
 from .tables import radius_sessions
 
 MAX_PAGE = 100
-
-
-def _session(row: Any) -> LiveSession:
-    return LiveSession(
-        id=row.id,
-        login=row.login,
-        nas_id=row.nas_id,
-        acct_session_id=row.acct_session_id,
-        state=row.state,
-        started_at=row.started_at,
-        seconds=row.seconds,
-        octets_in=row.octets_in,
-        octets_out=row.octets_out,
-        charged_micros=row.charged_micros,
-        reserved_micros=row.reserved_micros,
-        disconnect_requested=row.disconnect_requested_at is not None,
-    )
 
 
 async def session_page(
@@ -59,7 +40,7 @@ async def session_page(
             .where(customers.c.reseller_id.in_(sorted(resellers)))
         )
         query = query.where(radius_sessions.c.service_id.in_(sold))
-    return [_session(row) for row in await conn.execute(query)]
+    return [live_session(row) for row in await conn.execute(query)]
 
 
 async def session_reseller(conn: AsyncConnection, session_id: int) -> tuple[bool, int | None]:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..catalog.plans import Plan, plan_from_row, plan_query
 from ..catalog.tables import plans
 from ..ledger.tables import entities
-from .resellers import Branding, Reseller
+from .resellers import Reseller, reseller_from_row, reseller_query
 from .tables import realms, reseller_plans, resellers
 
 MAX_RESELLER_PAGE = 100  # resellers in one page
@@ -29,30 +28,6 @@ class ResellerDetails:
     plans: tuple[Plan, ...]  # by code, at most MAX_LISTED_PER_RESELLER
 
 
-def _query() -> Any:
-    return select(
-        resellers.c.id,
-        resellers.c.entity_id,
-        entities.c.code,
-        entities.c.name,
-        resellers.c.parent_id,
-        resellers.c.branding,
-        resellers.c.commission_bp,
-    ).join(entities, entities.c.id == resellers.c.entity_id)
-
-
-def _reseller(row: Row[Any]) -> Reseller:
-    return Reseller(
-        id=row.id,
-        entity_id=row.entity_id,
-        code=row.code,
-        name=row.name,
-        parent_id=row.parent_id,
-        branding=Branding.from_json(row.branding),
-        commission_bp=row.commission_bp,
-    )
-
-
 async def reseller_page(
     conn: AsyncConnection,
     *,
@@ -62,11 +37,11 @@ async def reseller_page(
 ) -> list[Reseller]:
     """Resellers by id after `after_id` (keyset paging), at most `limit` (capped at
     MAX_RESELLER_PAGE). `within`: only these reseller ids (a reseller key's subtree)."""
-    query = _query().where(resellers.c.id > after_id)
+    query = reseller_query().where(resellers.c.id > after_id)
     if within is not None:
         query = query.where(resellers.c.id.in_(sorted(within)))
     rows = await conn.execute(query.order_by(resellers.c.id).limit(min(max(limit, 1), MAX_RESELLER_PAGE)))
-    return [_reseller(row) for row in rows]
+    return [reseller_from_row(row) for row in rows]
 
 
 async def reseller_details(conn: AsyncConnection, sellers: Iterable[Reseller]) -> dict[int, ResellerDetails]:

@@ -74,7 +74,7 @@ class Realm:
     strip_realm: bool
 
 
-def _reseller_query() -> Any:
+def reseller_query() -> Any:
     return select(
         resellers.c.id,
         resellers.c.entity_id,
@@ -86,7 +86,7 @@ def _reseller_query() -> Any:
     ).join(entities, entities.c.id == resellers.c.entity_id)
 
 
-def _reseller(row: Row[Any]) -> Reseller:
+def reseller_from_row(row: Row[Any]) -> Reseller:
     return Reseller(
         id=row.id,
         entity_id=row.entity_id,
@@ -108,17 +108,17 @@ def _check_commission(commission_bp: object) -> int:
 
 async def get_reseller(conn: AsyncConnection, code: str) -> Reseller:
     """The reseller whose entity has `code`."""
-    row = (await conn.execute(_reseller_query().where(entities.c.code == code))).first()
+    row = (await conn.execute(reseller_query().where(entities.c.code == code))).first()
     if row is None:
         raise NotFound(f"no reseller has code {code!r}")
-    return _reseller(row)
+    return reseller_from_row(row)
 
 
 async def get_reseller_by_id(conn: AsyncConnection, reseller_id: int) -> Reseller:
-    row = (await conn.execute(_reseller_query().where(resellers.c.id == reseller_id))).first()
+    row = (await conn.execute(reseller_query().where(resellers.c.id == reseller_id))).first()
     if row is None:
         raise NotFound(f"no reseller has id {reseller_id}")
-    return _reseller(row)
+    return reseller_from_row(row)
 
 
 async def _depth(conn: AsyncConnection, reseller: Reseller) -> int:
