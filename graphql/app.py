@@ -30,6 +30,15 @@ class BureauGraphQL(GraphQL[Context, None]):
         self.box = box
         self.disconnect = disconnect
 
+    async def parse_http_body(self, request: Any) -> Any:
+        """The request, refused (400) if any text in it holds a NUL character: PostgreSQL
+        text cannot store one, and no name, login or reference needs it."""
+        parsed = await super().parse_http_body(request)
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if _has_nul(item.query) or _has_nul(item.variables) or "\\u0000" in (item.query or ""):
+                raise HTTPException(400, "text in a request may not contain a NUL character (\\u0000)")
+        return parsed
+
     async def get_context(self, request: Any, response: Any) -> Context:
         principal = await self._principal(request.headers.get("authorization"))
         return Context(self.engine, principal, uuid.uuid4().hex[:12], self.box, self.disconnect)
@@ -42,6 +51,16 @@ class BureauGraphQL(GraphQL[Context, None]):
             return await authenticate(self.engine, token)
         except InvalidApiKey as exc:
             raise HTTPException(401, str(exc)) from None
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def graphql_route(

@@ -90,8 +90,8 @@ class MaskUnexpected(SchemaExtension):
     @staticmethod
     def _mask(error: GraphQLError, request_id: str) -> GraphQLError:
         original = error.original_error
-        if original is None or isinstance(original, (GraphQLError, Refused)):
-            return error
+        if original is None or isinstance(original, (GraphQLError, Refused)) or error.path is None:
+            return error  # no path: the request's own input failed to parse or coerce (a BigInt too big)
         log.error("request %s: unexpected error at %s", request_id, error.path, exc_info=original)
         return GraphQLError(
             f"Unexpected error (request {request_id})",

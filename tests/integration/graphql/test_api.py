@@ -219,3 +219,17 @@ async def test_alias_page_and_field_mistakes_are_refused_with_a_reason(world: Wo
     assert "first must be from 1 to 100" in too_big["errors"][0]["message"]
     typo = await world.ask("isp-a", "{ customers(first: 1) { edges { nod { name } } } }")
     assert "Cannot query field 'nod'" in typo["errors"][0]["message"]
+
+
+async def test_a_nul_character_or_an_oversized_number_is_refused_with_the_reason(world: World) -> None:
+    headers = {"Authorization": f"Bearer {world.keys['isp-a']}"}
+    query = "query($v: String!) { customer(ref: $v) { __typename } }"
+    nul = await world.client.post("/graphql", json={"query": query, "variables": {"v": "a\x00b"}}, headers=headers)
+    assert (nul.status_code, nul.text) == (400, "text in a request may not contain a NUL character (\\u0000)")
+    inline = await world.client.post("/graphql", json={"query": '{ customer(ref: "a\\u0000") { __typename } }'},
+                                     headers=headers)  # fmt: skip
+    assert inline.status_code == 400
+    big = "mutation { recordPayment(input: {customer: \"x\", amountMicros: 99999999999999999999, method: \"cash\", " \
+          "idempotencyKey: \"k\"}) { __typename } }"  # fmt: skip
+    answer = (await world.client.post("/graphql", json={"query": big}, headers=headers)).json()
+    assert "out of range (64-bit)" in answer["errors"][0]["message"], answer
