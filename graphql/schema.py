@@ -18,11 +18,14 @@ from strawberry.schema.config import StrawberryConfig
 from .billing.dunning import DunningMutations, DunningQueries
 from .billing.mutations import BillingMutations
 from .billing.queries import BillingQueries
+from .billing.runs import BillRunMutations, BillRunQueries
 from .catalog.mutations import CatalogMutations
 from .catalog.queries import CatalogQueries
 from .customers.mutations import CustomerMutations
 from .customers.queries import CustomerQueries
 from .errors import MaskUnexpected
+from .journal.mutations import JournalMutations
+from .journal.queries import JournalQueries
 from .keys.resolvers import KeyMutations, KeyQueries
 from .operator.mutations import OperatorMutations
 from .operator.queries import OperatorQueries
@@ -32,6 +35,8 @@ from .scalars import SCALARS
 from .services.mutations import ServiceMutations
 from .sessions.mutations import SessionMutations
 from .sessions.queries import SessionQueries
+from .vouchers.mutations import VoucherMutations
+from .vouchers.queries import VoucherQueries
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2_000
@@ -48,6 +53,9 @@ class Query(
     SessionQueries,
     KeyQueries,
     DunningQueries,
+    VoucherQueries,
+    JournalQueries,
+    BillRunQueries,
 ):
     pass
 
@@ -63,6 +71,9 @@ class Mutation(
     SessionMutations,
     KeyMutations,
     DunningMutations,
+    VoucherMutations,
+    JournalMutations,
+    BillRunMutations,
 ):
     pass
 

@@ -37,7 +37,7 @@ JOBS = (
     Job("reap_sessions", Every.MINUTES, minutes=5),
     Job("expire_vouchers", Every.DAY, at=time(0, 15)),
     Job("reconcile_tenant", Every.DAY, at=time(3, 0)),
-    Job("bill_month", Every.MONTH, at=time(2, 0), day=1),
+    Job("bill_month", Every.MONTH, at=time(2, 0), day=1),  # billing.run.BILL_MONTH_ACTOR
     Job("dun_customers", Every.DAY, at=time(9, 0)),  # in office hours: support sees the calls it causes
 )
 

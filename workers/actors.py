@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bureau.platform.billing.dunning import run_dunning
 from bureau.platform.billing.period import parse_period, require_closed
-from bureau.platform.billing.run import bill_run
+from bureau.platform.billing.run import BILL_MONTH_ACTOR, bill_run
 from bureau.platform.crypto.keys import secret_box
 from bureau.platform.provisioning.changes import EXPORT_ACTOR
 from bureau.platform.provisioning.export import Failed, export_each
@@ -111,7 +111,7 @@ def reconcile_tenant(period: str) -> None:
     runtime.run(job)
 
 
-@actor(queue_name=SCHEDULED_QUEUE, time_limit=6 * 3_600_000)
+@actor(queue_name=SCHEDULED_QUEUE, actor_name=BILL_MONTH_ACTOR, time_limit=6 * 3_600_000)
 def bill_month(period: str) -> None:
     """Month-end: bill the month before `period` ("2026-12" bills November). Billing months
     are UTC months; a tenant east of UTC reaches its local month-end first, so the job

@@ -56,6 +56,7 @@ from bureau.platform.money import format_amount
 from bureau.platform.rating.errors import RatingError
 from bureau.platform.rating.usage import Usage
 
+from .. import outbox
 from ..audit import log as audit
 from ..catalog.tables import plans
 from ..db.arrays import id_array
@@ -68,7 +69,7 @@ from ..subscribers.tables import customers, service_periods, services
 from . import counters
 from .charges import PricedLine, Stretch, charges_for, price
 from .payments import apply_credit
-from .period import Period, require_closed
+from .period import Period, month_of, require_closed
 from .sellers import customer_lines, load_sellers, snapshot
 from .tables import bill_runs, invoice_lines, invoices, payments, usage_records
 
@@ -78,6 +79,8 @@ Progress = Callable[[int, int], None]  # customers done, customers in all
 DEFAULT_BATCH = 500
 MAX_BATCH = 1000  # the ledger posts at most this many entries at once
 DEFAULT_DUE_DAYS = 14
+MAX_LISTED_RUNS = 120
+BILL_MONTH_ACTOR = "bill_month"  # the worker's month-end job: bill_month(period) bills the month before period
 RECEIVABLE = "1100"
 MAIN = "1000"
 AMOUNT_USED = "9000"
@@ -688,3 +691,41 @@ async def _lines(conn: AsyncConnection, drafts: list[_Invoice], invoice_ids: lis
             for position, priced in enumerate(draft.lines, start=1)
         ],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BillRunState:
+    """A bill run as its table row records it: how far it got."""
+
+    period: str
+    status: str  # running | finished
+    started_at: datetime
+    finished_at: datetime | None
+    passes: int
+    invoices: int
+    skipped: int
+
+
+async def bill_run_states(conn: AsyncConnection, *, limit: int = 24) -> list[BillRunState]:
+    """The latest bill runs, newest period first (at most `limit`, capped)."""
+    query = select(bill_runs).order_by(bill_runs.c.period_start.desc()).limit(min(max(limit, 1), MAX_LISTED_RUNS))
+    rows = await conn.execute(query)
+    return [
+        BillRunState(
+            period=row.period_start.strftime("%Y-%m"),
+            status=row.status,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            passes=row.passes,
+            invoices=row.invoices,
+            skipped=row.skipped,
+        )
+        for row in rows
+    ]
+
+
+async def queue_bill_run(conn: AsyncConnection, period: Period, now: datetime) -> None:
+    """Ask a worker to bill `period` (closed by `now`), through the outbox in the caller's
+    transaction. The month-end job takes the month after the one it bills."""
+    require_closed(period, now)
+    await outbox.enqueue(conn, BILL_MONTH_ACTOR, {"period": month_of(period.end).name}, key=f"api:{period.name}")

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,6 +22,7 @@ from bureau.platform.rating.usage import Usage
 
 from ..subscribers.tables import services
 from .errors import InvalidUsageRecord
+from .period import Period
 from .tables import usage_records
 
 MAX_SOURCE_LENGTH = 200
@@ -85,3 +86,40 @@ async def record_usage(
             f"({before}); a record is never replaced: correct it with a credit note or an adjustment"
         )
     return Recorded(old.id, replayed=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceUsage:
+    """A service's usage records that started in a period, summed."""
+
+    service_id: int
+    login: str
+    seconds: int
+    octets_in: int
+    octets_out: int
+    records: int
+
+
+async def usage_in_period(conn: AsyncConnection, customer_id: int, period: Period) -> list[ServiceUsage]:
+    """Every service of the customer with its usage records started in `period`, summed
+    (a service with none shows zeros); by service id."""
+    inside = and_(
+        usage_records.c.service_id == services.c.id,
+        usage_records.c.started_at >= period.starts_at,
+        usage_records.c.started_at < period.ends_at,
+    )
+    rows = await conn.execute(
+        select(
+            services.c.id,
+            services.c.login,
+            func.coalesce(func.sum(usage_records.c.seconds), 0),
+            func.coalesce(func.sum(usage_records.c.octets_in), 0),
+            func.coalesce(func.sum(usage_records.c.octets_out), 0),
+            func.count(usage_records.c.id),
+        )
+        .select_from(services.outerjoin(usage_records, inside))
+        .where(services.c.customer_id == customer_id)
+        .group_by(services.c.id)
+        .order_by(services.c.id)
+    )
+    return [ServiceUsage(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]

@@ -13,7 +13,9 @@ def test_the_schema_file_matches_the_code() -> None:
 
 
 def test_an_unexpected_error_is_masked_with_the_request_id_and_an_expected_one_is_not() -> None:
-    crash = GraphQLError("connection to 10.0.0.7 refused", original_error=OSError("connection refused"))
+    crash = GraphQLError(
+        "connection to 10.0.0.7 refused", path=["customers"], original_error=OSError("connection refused")
+    )
     masked = MaskUnexpected._mask(crash, "abc123")
     assert masked.message == "Unexpected error (request abc123)"
     assert masked.extensions == {"code": "INTERNAL", "request_id": "abc123"} and "10.0.0.7" not in str(masked.formatted)
@@ -21,3 +23,6 @@ def test_an_unexpected_error_is_masked_with_the_request_id_and_an_expected_one_i
     assert MaskUnexpected._mask(refused, "abc123") is refused
     syntax = GraphQLError("Syntax Error: Unexpected Name 'x'.")
     assert MaskUnexpected._mask(syntax, "abc123") is syntax
+    # No path: the request's own input failed to coerce (a BigInt too big); the reason is for the caller.
+    coercion = GraphQLError("Variable '$v' got invalid value 1e99", original_error=ValueError("out of range"))
+    assert MaskUnexpected._mask(coercion, "abc123") is coercion

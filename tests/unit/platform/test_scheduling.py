@@ -63,3 +63,10 @@ def test_an_unknown_time_zone_is_refused_with_what_to_use(name):
 def test_a_naive_instant_is_refused():
     with pytest.raises(ValueError, match="aware"):
         due_period(NIGHTLY, datetime(2026, 12, 2, 3, 0), BERLIN)
+
+
+def test_the_month_end_job_is_the_actor_the_api_queues() -> None:
+    from bureau.platform.billing.run import BILL_MONTH_ACTOR
+    from bureau.platform.scheduling import JOBS
+
+    assert [job.every for job in JOBS if job.name == BILL_MONTH_ACTOR] == [Every.MONTH]
