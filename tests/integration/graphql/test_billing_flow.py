@@ -16,6 +16,7 @@ from bureau.platform.billing.period import parse_period
 from bureau.platform.billing.run import bill_run
 from bureau.platform.subscribers import resellers
 from bureau.tenants import apikeys
+from tests.integration.graphql.conftest import Api
 from tests.integration.platform.billing.conftest import Books, at, make_books
 
 NEW_CUSTOMER = """
@@ -35,22 +36,6 @@ mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
 INVOICES = """
 query($status: String) { invoices(first: 10, status: $status) {
   edges { node { number customer status total { micros } open { micros } } } } }"""
-
-
-class Api:
-    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
-        self.client, self.token = client, token
-
-    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
-        answer = await self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {self.token}"},
-        )
-        body = answer.json()
-        assert answer.status_code == 200 and "errors" not in body, body
-        data: dict[str, Any] = body["data"]
-        return data
 
 
 @pytest.fixture

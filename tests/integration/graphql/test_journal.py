@@ -16,6 +16,7 @@ from bureau.app import create_app
 from bureau.platform.rating.usage import Usage
 from bureau.platform.subscribers import resellers
 from bureau.tenants import apikeys
+from tests.integration.graphql.conftest import Api
 from tests.integration.platform.billing.conftest import Books, make_books
 
 ADJUST = """
@@ -36,34 +37,6 @@ query($customer: String!, $period: String!) { usage(customer: $customer, period:
 MONEY_ROLE = "this needs an ISP or reseller key with the admin or finance role (Authorization: Bearer <key>)"
 ISP_ONLY = "this needs an ISP key (Authorization: Bearer <key>)"
 GB = 1_000_000_000
-
-
-@dataclass
-class Api:
-    client: httpx.AsyncClient
-    token: str
-
-    async def body(self, query: str, **variables: Any) -> dict[str, Any]:
-        answer = await self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {self.token}"},
-        )
-        assert answer.status_code == 200, answer.text
-        found: dict[str, Any] = answer.json()
-        return found
-
-    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
-        body = await self.body(query, **variables)
-        assert "errors" not in body, body
-        data: dict[str, Any] = body["data"]
-        return data
-
-    async def refused(self, query: str, **variables: Any) -> str:
-        body = await self.body(query, **variables)
-        assert body["data"] is None, body
-        message: str = body["errors"][0]["message"]
-        return message
 
 
 @dataclass

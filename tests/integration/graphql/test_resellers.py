@@ -18,6 +18,7 @@ from bureau.app import create_app
 from bureau.platform.billing.period import parse_period
 from bureau.platform.billing.run import bill_run
 from bureau.tenants import apikeys
+from tests.integration.graphql.conftest import Api
 from tests.integration.platform.billing.conftest import Books, at, make_books
 
 RESELLER_FIELDS = """
@@ -68,28 +69,6 @@ BRANDING = {
     "supportEmail": "help@north.example",
     "supportPhone": "+1 (555) 010-0100",
 }
-
-
-@dataclass
-class Api:
-    client: httpx.AsyncClient
-    token: str
-
-    async def body(self, query: str, **variables: Any) -> dict[str, Any]:
-        answer = await self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {self.token}"},
-        )
-        assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        return body
-
-    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
-        body = await self.body(query, **variables)
-        assert "errors" not in body, body
-        data: dict[str, Any] = body["data"]
-        return data
 
 
 @dataclass

@@ -24,6 +24,7 @@ from bureau.graphql.permissions import CanHandleMoney, IsIspAdmin
 from bureau.platform.subscribers import resellers
 from bureau.platform.vouchers.tables import voucher_attempts
 from bureau.tenants import apikeys
+from tests.integration.graphql.conftest import Api
 from tests.integration.platform.billing.conftest import Books, make_books
 
 DOLLAR = 1_000_000
@@ -53,35 +54,6 @@ PAGE = """
 query($first: Int!, $after: String) { voucherBatches(first: $first, after: $after) {
   edges { cursor node { id name reseller counts { created } } } pageInfo { hasNextPage endCursor } } }"""
 BALANCE = "query($ref: String!) { customer(ref: $ref) { ... on Customer { balance { micros } } } }"
-
-
-class Api:
-    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
-        self.client, self.token = client, token
-
-    async def raw(self, query: str, **variables: Any) -> dict[str, Any]:
-        answer = await self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {self.token}"},
-        )
-        assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        return body
-
-    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
-        body = await self.raw(query, **variables)
-        assert "errors" not in body, body
-        data: dict[str, Any] = body["data"]
-        return data
-
-    async def refused(self, query: str, **variables: Any) -> str:
-        """The message of the one error a refused field answers with."""
-        body = await self.raw(query, **variables)
-        assert body.get("data") is None, body
-        [error] = body["errors"]
-        message: str = error["message"]
-        return message
 
 
 @dataclass
