@@ -30,7 +30,7 @@ SCALARS = {
 }
 SCHEMA = build_schema(SCHEMA_FILE.read_text())
 ROOT_FIELDS = sorted([*SCHEMA.query_type.fields, *(SCHEMA.mutation_type.fields if SCHEMA.mutation_type else {})])
-EXAMPLES = 12  # per root field
+EXAMPLES = 8  # per root field
 
 
 @pytest.fixture
