@@ -9,12 +9,13 @@ import strawberry
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from bureau.platform.billing.errors import BillingError
 from bureau.platform.billing.period import parse_period
 from bureau.platform.billing.run import MAX_LISTED_RUNS, BillRunState, bill_run_states, queue_bill_run
 from bureau.tenants.apikeys import Role, Scope
 
 from ..context import Refused
-from ..errors import EXPECTED, ValidationError, refusal
+from ..errors import FieldError, ValidationError
 from ..permissions import IsIspStaff
 
 
@@ -78,7 +79,6 @@ class BillRunMutations:
             month = parse_period(period)
             async with info.context.unit() as conn:
                 await queue_bill_run(conn, month, datetime.now(UTC))
-        except EXPECTED as exc:
-            failed = refusal(exc, "period")
-            return failed if isinstance(failed, ValidationError) else ValidationError(message=failed.message, fields=[])
+        except BillingError as exc:  # a malformed month, or one not over yet
+            return ValidationError(message=str(exc), fields=[FieldError(path=["input", "period"], message=str(exc))])
         return BillRunQueued(period=month.name)
