@@ -10,13 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 import bureau
-from bureau.graphql.app import graphql_route
+from bureau.graphql.app import graphql_routes
+from bureau.graphql.billing.invoice_links import invoice_pdf_route
 from bureau.graphql.context import Disconnect
 from bureau.platform.crypto.secretbox import SecretBox
 from bureau.radius_proxy.admin import SessionNotLive, disconnect_session
+from bureau.tenants.events import ChangeFeed
 from bureau.tenants.routing import TenantRef
 
 
@@ -64,8 +66,10 @@ def create_app(
         app.state.engine = engine
         app.state.metrics = list(metrics_sources)
         yield
+        await changes.close()
 
-    routes = [Route("/healthz", healthz), Route("/metrics", metrics)]
+    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics), invoice_pdf_route(engine, box)]
     disconnect = _disconnector(engine, box) if box is not None else None
-    routes.append(graphql_route(engine, introspection=introspection, box=box, disconnect=disconnect))
+    changes = ChangeFeed(engine)  # connects at the first subscription
+    routes.extend(graphql_routes(engine, introspection=introspection, box=box, disconnect=disconnect, changes=changes))
     return Starlette(routes=routes, lifespan=lifespan)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bureau.platform.crypto.secretbox import SecretBox
 from bureau.platform.subscribers.resellers import reseller_tree
 from bureau.tenants.apikeys import Principal, Scope
+from bureau.tenants.events import ChangeFeed
 from bureau.tenants.routing import TenantRef, tenant_unit
 
 from .loaders import Loaders
@@ -32,6 +33,8 @@ class Context:
     request_id: str
     sealer: SecretBox | None = None  # seals service passwords (the installation's secret key)
     disconnector: Disconnect | None = None
+    changes: ChangeFeed | None = None  # what subscriptions listen to (None: no subscriptions here)
+    connection_params: dict[str, object] | None = None  # a WebSocket's connection_init payload
     loaders: Loaders = field(init=False)
     _resellers: frozenset[int] | None = field(default=None, init=False)
 
@@ -50,13 +53,24 @@ class Context:
             raise Refused("this server has no secret key to seal passwords with; set BUREAU_SECRET_KEY")
         return self.sealer
 
+    @property
+    def feed(self) -> ChangeFeed:
+        if self.changes is None:
+            raise Refused("this server does not serve subscriptions")
+        return self.changes
+
+    @property
+    def caller_tenant(self) -> TenantRef:
+        """The tenant of an ISP or reseller key (refused for operator keys)."""
+        tenant = self.caller.tenant
+        if tenant is None:
+            raise Refused("an operator key administers tenants; use a key of the tenant for its data")
+        return tenant
+
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncConnection]:
         """A unit of work in the caller's tenant (isp and reseller keys only)."""
-        caller = self.caller
-        if caller.tenant is None:
-            raise Refused("an operator key administers tenants; use a key of the tenant for its data")
-        async with tenant_unit(self.engine, caller.tenant, actor=caller.actor) as conn:
+        async with tenant_unit(self.engine, self.caller_tenant, actor=self.caller.actor) as conn:
             yield conn
 
     async def resellers(self, conn: AsyncConnection) -> frozenset[int] | None:

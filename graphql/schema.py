@@ -16,6 +16,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from .billing.dunning import DunningMutations, DunningQueries
+from .billing.invoice_actions import InvoiceActionMutations, InvoiceActionQueries
 from .billing.mutations import BillingMutations
 from .billing.queries import BillingQueries
 from .billing.runs import BillRunMutations, BillRunQueries
@@ -27,14 +28,20 @@ from .errors import MaskUnexpected
 from .journal.mutations import JournalMutations
 from .journal.queries import JournalQueries
 from .keys.resolvers import KeyMutations, KeyQueries
+from .network.mutations import NetworkMutations
+from .network.queries import NetworkQueries
 from .operator.mutations import OperatorMutations
 from .operator.queries import OperatorQueries
+from .provisioning.mutations import ProvisioningMutations
+from .provisioning.queries import ProvisioningQueries
+from .reports.queries import ReportsQueries
 from .resellers.mutations import ResellerMutations
 from .resellers.queries import ResellerQueries
 from .scalars import SCALARS
 from .services.mutations import ServiceMutations
 from .sessions.mutations import SessionMutations
 from .sessions.queries import SessionQueries
+from .subscriptions.resolvers import Subscription
 from .vouchers.mutations import VoucherMutations
 from .vouchers.queries import VoucherQueries
 
@@ -56,6 +63,10 @@ class Query(
     VoucherQueries,
     JournalQueries,
     BillRunQueries,
+    InvoiceActionQueries,
+    NetworkQueries,
+    ProvisioningQueries,
+    ReportsQueries,
 ):
     pass
 
@@ -74,6 +85,9 @@ class Mutation(
     VoucherMutations,
     JournalMutations,
     BillRunMutations,
+    InvoiceActionMutations,
+    NetworkMutations,
+    ProvisioningMutations,
 ):
     pass
 
@@ -90,6 +104,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
     )

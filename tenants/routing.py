@@ -56,6 +56,12 @@ def schema_name(slug: str) -> str:
     return SCHEMA_PREFIX + validate_slug(slug)
 
 
+def event_channel(slug: str) -> str:
+    """The NOTIFY channel of the tenant's change events: its schema's triggers (migration
+    t0012) name it `'bureau:' || TG_TABLE_SCHEMA`, so the two must agree."""
+    return "bureau:" + schema_name(slug)
+
+
 def translate_map(slug: str) -> dict[str | None, str | None]:
     return {TENANT: schema_name(slug)}
 

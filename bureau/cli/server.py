@@ -145,6 +145,7 @@ async def _serve_http(engine: AsyncEngine, settings: Settings, metrics: list[Cal
         port=settings.http_port,
         log_level=settings.log_level,
         lifespan="on",
+        ws="websockets-sansio",  # /graphql's subscriptions; not the deprecated websockets.legacy
     )
     out.print(f"Bureau is up: http://{settings.http_host}:{settings.http_port}/healthz  (Ctrl-C stops it)")
     try:

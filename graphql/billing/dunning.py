@@ -17,7 +17,7 @@ from bureau.platform.subscribers.errors import NotFound as SubscriberNotFound
 
 from ..context import Refused
 from ..customers.types import Money
-from ..errors import EXPECTED, ValidationError
+from ..errors import EXPECTED, FieldError, ValidationError, invalid
 from ..permissions import IsIspAdmin, IsIspStaff
 from ..scalars import BigInt
 
@@ -136,12 +136,15 @@ class DunningMutations:
         permission_classes=[IsIspAdmin], description="Replace the dunning steps; [] turns dunning off."
     )
     async def set_dunning_steps(self, info: Info[Any, Any], steps: list[DunningStepInput]) -> StepsResult:
-        try:
-            wanted = [Step(s.days, Action(s.action), s.min_overdue_micros) for s in steps]
-        except ValueError:
-            return ValidationError(message="a step's action must be remind or suspend", fields=[])
+        for index, step in enumerate(steps):
+            if step.action not in {a.value for a in Action}:
+                message = f"a step's action must be remind or suspend, got {step.action!r}"
+                return ValidationError(
+                    message=message, fields=[FieldError(path=["steps", str(index), "action"], message=message)]
+                )
+        wanted = [Step(s.days, Action(s.action), s.min_overdue_micros) for s in steps]
         try:
             async with info.context.unit() as conn:
                 return _steps(await dunning.set_steps(conn, wanted))
         except EXPECTED as exc:
-            return ValidationError(message=str(exc), fields=[])
+            return invalid(exc, given={"steps": steps})

@@ -55,4 +55,4 @@ class BillingMutations:
                 )
                 return Payment.of(paid, (await isp_entity(conn)).currency)
         except EXPECTED as exc:
-            return refusal(exc)
+            return refusal(exc, given=input)

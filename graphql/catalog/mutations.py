@@ -238,7 +238,7 @@ class CatalogMutations:
             async with info.context.unit() as conn:
                 return PlanCategory.of(await plans.create_category(conn, input.code, input.name))
         except EXPECTED as exc:
-            return refusal(exc)
+            return refusal(exc, given=input)
 
     @strawberry.mutation(
         permission_classes=[IsIspAdmin], description="Create a plan; what it costs comes with addPlanVersion."
@@ -251,7 +251,7 @@ class CatalogMutations:
                 )
                 return Plan.of(made, None, (await isp_entity(conn)).currency)
         except EXPECTED as exc:
-            return refusal(exc)
+            return refusal(exc, given=input)
 
     @strawberry.mutation(
         permission_classes=[IsIspAdmin],
@@ -272,7 +272,7 @@ class CatalogMutations:
                 )
                 return PlanVersion.of(made, (await isp_entity(conn)).currency)
         except EXPECTED as exc:
-            return refusal(exc)
+            return refusal(exc, given=input)
 
     @strawberry.mutation(permission_classes=[IsIspAdmin], description="Add a tax rate for a locale and tax class.")
     async def create_tax_rate(self, info: Info[Any, Any], input: CreateTaxRateInput) -> CreateTaxRateResult:
@@ -291,7 +291,7 @@ class CatalogMutations:
                 )
                 return TaxRate.of(made)
         except EXPECTED as exc:
-            return refusal(exc)
+            return refusal(exc, given=input)
 
     @strawberry.mutation(permission_classes=[IsIspAdmin], description="Create a subscriber class.")
     async def create_subscriber_class(
@@ -301,4 +301,4 @@ class CatalogMutations:
             async with info.context.unit() as conn:
                 return SubscriberClass.of(await classes.create_subscriber_class(conn, input.code, input.name))
         except EXPECTED as exc:
-            return refusal(exc)
+            return refusal(exc, given=input)

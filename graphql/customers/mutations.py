@@ -80,4 +80,4 @@ class CustomerMutations:
                 )
                 return Customer.of(made, (await isp_entity(conn)).currency)
         except EXPECTED as exc:
-            return failure(exc)
+            return failure(exc, given=input)

@@ -55,4 +55,4 @@ class JournalMutations:
                 )
                 return Adjustment.of(made, (await isp_entity(conn)).currency)
         except EXPECTED as exc:
-            return refusal(exc)
+            return refusal(exc, given=input)

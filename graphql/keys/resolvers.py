@@ -80,7 +80,7 @@ class KeyMutations:
                 actor=context.caller.actor,
             )
         except (apikeys.ApiKeyError, lifecycle.TenantError) as exc:
-            return refusal(exc)
+            return refusal(exc, given=input)
         return NewApiKey(key=ApiKey.of(made.key), token=made.token)
 
     @strawberry.mutation(permission_classes=[ManagesKeys], description="Revoke a key; it is refused from now on.")

@@ -38,7 +38,7 @@ class OperatorMutations:
                 actor=info.context.caller.actor,
             )
         except lifecycle.TenantError as exc:
-            return refusal(exc)
+            return refusal(exc, given=input)
         return Tenant.of(made)
 
     @strawberry.mutation(permission_classes=[IsOperator], description="Refuse the tenant's logins and API keys.")
@@ -46,11 +46,11 @@ class OperatorMutations:
         try:
             return Tenant.of(await lifecycle.suspend_tenant(info.context.engine, slug, actor=info.context.caller.actor))
         except lifecycle.TenantError as exc:
-            return refusal(exc)
+            return refusal(exc, given={"slug": slug})
 
     @strawberry.mutation(permission_classes=[IsOperator])
     async def resume_tenant(self, info: Info[Any, Any], slug: str) -> TenantChange:
         try:
             return Tenant.of(await lifecycle.resume_tenant(info.context.engine, slug, actor=info.context.caller.actor))
         except lifecycle.TenantError as exc:
-            return refusal(exc)
+            return refusal(exc, given={"slug": slug})

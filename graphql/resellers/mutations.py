@@ -120,7 +120,7 @@ class ResellerMutations:
                 )
                 return (await resellers_shown(conn, [made]))[0]
         except EXPECTED as exc:
-            return refusal(exc)
+            return refusal(exc, given=input)
 
     @strawberry.mutation(
         permission_classes=[IsIspAdmin],
@@ -133,7 +133,7 @@ class ResellerMutations:
                 shown = (await resellers_shown(conn, [await domain.get_reseller(conn, reseller)]))[0]
                 return ResellerPlanChange(reseller=shown, plan=plan, changed=changed)
         except EXPECTED as exc:
-            return _missing_plan(exc) or failure(exc)
+            return _missing_plan(exc) or failure(exc, given={"reseller": reseller, "plan": plan})
 
     @strawberry.mutation(
         permission_classes=[IsIspAdmin],
@@ -146,4 +146,4 @@ class ResellerMutations:
                 shown = (await resellers_shown(conn, [await domain.get_reseller(conn, reseller)]))[0]
                 return ResellerPlanChange(reseller=shown, plan=plan, changed=changed)
         except EXPECTED as exc:
-            return _missing_plan(exc) or refusal(exc)
+            return _missing_plan(exc) or refusal(exc, given={"reseller": reseller, "plan": plan})

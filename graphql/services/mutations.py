@@ -47,7 +47,7 @@ class ServiceMutations:
                 )
                 return Service.of(made)
         except EXPECTED as exc:
-            return failure(exc)
+            return failure(exc, given=input)
 
     @strawberry.mutation(
         permission_classes=[CanManageCustomers],
@@ -59,7 +59,7 @@ class ServiceMutations:
                 found = await visible_service(info, conn, id)
                 return Service.of(await domain.change_service_state(conn, found.id, state))
         except EXPECTED as exc:
-            return failure(exc)
+            return failure(exc, given={"state": state})
 
     @strawberry.mutation(permission_classes=[CanManageCustomers], description="Move a service to another plan.")
     async def change_plan(self, info: Info[Any, Any], id: strawberry.ID, plan: str) -> ServiceResult:
@@ -68,7 +68,7 @@ class ServiceMutations:
                 found = await visible_service(info, conn, id)
                 return Service.of(await domain.change_plan(conn, found.id, plan))
         except EXPECTED as exc:
-            return failure(exc)
+            return failure(exc, given={"plan": plan})
 
     @strawberry.mutation(permission_classes=[CanManageCustomers], description="Replace a service's password.")
     async def reset_password(self, info: Info[Any, Any], id: strawberry.ID, password: str) -> ServiceResult:
@@ -78,4 +78,4 @@ class ServiceMutations:
                 await domain.reset_password(conn, info.context.box, found.id, password)
                 return Service.of(await domain.get_service(conn, found.id))
         except EXPECTED as exc:
-            return failure(exc)
+            return failure(exc, given={"password": password})

@@ -54,11 +54,11 @@ class RedeemVoucherInput:
     code: str = strawberry.field(description="The voucher's code as printed (any case, dashes and spaces optional).")
 
 
-def _refused(exc: Exception, field: str | None = None) -> NotFound | ValidationError:
+def _refused(exc: Exception, field: str | None = None, *, given: object = None) -> NotFound | ValidationError:
     """Voucher errors (not in EXPECTED) and the shared expected ones as union members."""
     if isinstance(exc, BatchNotFound):
         return NotFound(message=str(exc))
-    return refusal(exc, field)
+    return refusal(exc, field, given=given)
 
 
 @strawberry.type
@@ -85,7 +85,7 @@ class VoucherMutations:
                 )
                 details = (await batch_details(conn, [made]))[made.id]
         except (*EXPECTED, VoucherError) as exc:
-            return _refused(exc)
+            return _refused(exc, given=input)
         return NewVoucherBatch.of(made, details, issued)
 
     @strawberry.mutation(
@@ -126,7 +126,7 @@ class VoucherMutations:
                 result = await redeem(conn, input.code, owner.entity_id, source=f"graphql {info.context.caller.actor}")
             # A refusal leaves the unit committed: the failed attempt must count towards throttling.
         except (*EXPECTED, VoucherError) as exc:
-            return _refused(exc)
+            return _refused(exc, given=input)
         if isinstance(result, Refused):
             return _refused(result.error, "code")
         return VoucherRedemption.of(result, owner.number)

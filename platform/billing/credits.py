@@ -93,13 +93,14 @@ async def issue_credit_note(
     ).first()
     if row is None:
         raise InvalidCredit(f"invoice {invoice} has no line {line}")
-    credited = (
+    credited, credited_tax = (
         await conn.execute(
-            select(func.coalesce(func.sum(credit_notes.c.net_micros), 0)).where(
-                credit_notes.c.invoice_id == found.id, credit_notes.c.line_position == line
-            )
+            select(
+                func.coalesce(func.sum(credit_notes.c.net_micros), 0),
+                func.coalesce(func.sum(credit_notes.c.tax_micros), 0),
+            ).where(credit_notes.c.invoice_id == found.id, credit_notes.c.line_position == line)
         )
-    ).scalar_one()
+    ).one()
     room = row.net_micros - int(credited)
     if amount > room:
         raise InvalidCredit(
@@ -107,7 +108,10 @@ async def issue_credit_note(
             f"{format_amount(row.net_micros, found.currency)} left to credit; {format_amount(amount, found.currency)} "
             "is more"
         )
-    tax = round_to_minor(divide_half_even(amount * row.tax_micros, row.net_micros), found.currency)
+    if amount == room:  # the rest of the line takes the rest of its tax: a fully credited line nets to nothing
+        tax = max(row.tax_micros - int(credited_tax), 0)
+    else:
+        tax = round_to_minor(divide_half_even(amount * row.tax_micros, row.net_micros), found.currency)
     gross = amount + tax
     customer_entity = (await get_customer(conn, found.customer_number)).entity_id
     isp = await isp_entity(conn)

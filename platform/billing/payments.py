@@ -50,6 +50,18 @@ COMMISSION_EXPENSE = "5000"
 COMMISSION_EARNED = "2300"
 
 
+class PaymentNotFound(InvalidPayment):
+    """No payment has the id asked for (an InvalidPayment, so callers of old keep working)."""
+
+
+class NotAvailable(InvalidPayment):
+    """More was asked of a payment than it has left (to allocate or refund): says how much it has."""
+
+    def __init__(self, message: str, available_micros: int) -> None:
+        super().__init__(message)
+        self.available_micros = available_micros
+
+
 class Method(enum.StrEnum):
     CASH = "cash"
     CHEQUE = "cheque"
@@ -304,6 +316,15 @@ def commission_shares(net_micros: int, rates_bp: Sequence[int]) -> list[int]:
 
 
 async def _commission(conn: AsyncConnection, owner: Customer, payment_id: int, invoice: Invoice, amount: int) -> int:
+    return await post_commission(conn, owner, payment_id, invoice, amount)
+
+
+async def post_commission(
+    conn: AsyncConnection, owner: Customer, payment_id: int, invoice: Invoice, amount: int, *, part: str = ""
+) -> int:
+    """Post the resellers' commission on `amount` of `invoice` settled by payment `payment_id`
+    (see the module docstring); `part` tells apart the entries of a payment allocated to the
+    same invoice more than once (`allocation.allocate_payment`). Returns the total commission."""
     if owner.reseller_id is None or invoice.gross_micros == 0:
         return 0
     net = divide_half_even(amount * invoice.net_micros, invoice.gross_micros)
@@ -318,7 +339,7 @@ async def _commission(conn: AsyncConnection, owner: Customer, payment_id: int, i
         earned = await query_account(conn, reseller.entity_id, COMMISSION_EARNED)
         entries.append(
             NewEntry(
-                f"commission:{payment_id}:{invoice.id}:{reseller.id}",
+                f"commission:{payment_id}:{invoice.id}:{reseller.id}{part}",
                 f"Commission for {reseller.code} on {invoice.number}",
                 (debit(expense.id, share, isp.currency), credit(earned.id, share, isp.currency)),
                 {"invoice": invoice.number, "reseller": reseller.code, "net_micros": net},
@@ -327,6 +348,15 @@ async def _commission(conn: AsyncConnection, owner: Customer, payment_id: int, i
     if entries:
         await post_entries(conn, entries)
     return sum(shares)
+
+
+async def get_payment(conn: AsyncConnection, payment_id: int, *, for_update: bool = False) -> Payment:
+    """One payment by id (its allocations not listed); InvalidPayment when there is none."""
+    query = select(payments.c.id).where(payments.c.id == payment_id)
+    found = (await conn.execute(query.with_for_update() if for_update else query)).scalar()
+    if found is None:
+        raise PaymentNotFound(f"no payment has id {payment_id}")
+    return await _payment(conn, found, replayed=False)
 
 
 async def payments_of(conn: AsyncConnection, customer: str) -> list[Payment]:

@@ -159,11 +159,13 @@ payments = Table(
 payment_allocations = Table(
     "payment_allocations",
     tenant_metadata,
-    Column("payment_id", BigInteger, ForeignKey("payments.id"), primary_key=True),
-    Column("invoice_id", BigInteger, ForeignKey("invoices.id"), primary_key=True),
+    Column("id", BigInteger, Identity(), primary_key=True),  # t0011: a pair may be allocated in parts
+    Column("payment_id", BigInteger, ForeignKey("payments.id"), nullable=False),
+    Column("invoice_id", BigInteger, ForeignKey("invoices.id"), nullable=False),
     Column("amount_micros", BigInteger, nullable=False),
     created_at(),
     Index("ix_payment_allocations_invoice_id", "invoice_id"),
+    Index("ix_payment_allocations_payment_id", "payment_id"),
 )
 
 adjustments = Table(

@@ -12,7 +12,9 @@ import os
 from collections.abc import Mapping
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -47,10 +49,18 @@ class SecretBox:
             raise SecretBoxError(f"key id {key_id} is both the current key and a retired one")
         keys[self._key_id] = _check_key(key, "the key")
         self._ciphers = {k: AESGCM(v) for k, v in keys.items()}
+        self._derivable = keys[self._key_id]
 
     @property
     def key_id(self) -> int:
         return self._key_id
+
+    def derive_key(self, purpose: bytes) -> bytes:
+        """A 32-byte key for one purpose (say, signing links), derived from the current key
+        with HKDF-SHA256: it reveals nothing of the key, and each purpose gets its own."""
+        if not purpose:
+            raise SecretBoxError("a derived key needs a purpose")
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(self._derivable)
 
     @staticmethod
     def generate_key() -> bytes:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -47,6 +48,7 @@ from ..db.unit import tenant_id_of
 
 MIN_SECRET = 8
 MAX_SECRET = 128
+MAX_NAS_IDENTIFIER = 253  # octets: the longest RADIUS attribute value
 NAS_TYPES = ("other", "mikrotik", "cisco", "juniper", "chillispot", "freeradius")
 
 nas_clients = Table(
@@ -71,6 +73,12 @@ nas_clients = Table(
 class NasError(ValueError):
     """A NAS that cannot be registered or found, with the reason."""
 
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        # The add_nas argument that was wrong ("address", "secret", ...), so an API can
+        # point at its own input field; None when no single argument is to blame.
+        self.field = field
+
 
 @dataclass(frozen=True, slots=True)
 class NasClient:
@@ -83,6 +91,7 @@ class NasClient:
     coa_port: int
     require_message_authenticator: bool  # BlastRADIUS: drop Access-Requests without it
     limit_proxy_state: bool  # when not required: still drop one without it that has Proxy-State
+    created_at: datetime | None = None  # always set when read from the registry
 
 
 def secret_context(tenant_id: int, address: str) -> bytes:
@@ -92,17 +101,29 @@ def secret_context(tenant_id: int, address: str) -> bytes:
 def check_address(address: object) -> str:
     """A host address or a network in CIDR form, host bits clear: "192.0.2.0/24"."""
     if not isinstance(address, str):
-        raise NasError(f"a NAS address must be text such as 192.0.2.1 or 192.0.2.0/24, got {address!r}")
+        raise NasError(f"a NAS address must be text such as 192.0.2.1 or 192.0.2.0/24, got {address!r}", "address")
     try:
         return str(ipaddress.ip_network(address.strip(), strict=True))
     except ValueError as exc:
-        raise NasError(f"{address!r} is not an IP address or a network such as 192.0.2.0/24 ({exc})") from None
+        raise NasError(
+            f"{address!r} is not an IP address or a network such as 192.0.2.0/24 ({exc})", "address"
+        ) from None
 
 
 def _check_secret(secret: object) -> bytes:
     if not isinstance(secret, str) or not MIN_SECRET <= len(secret.encode()) <= MAX_SECRET:
-        raise NasError(f"a NAS secret must be {MIN_SECRET} to {MAX_SECRET} octets of text")
+        raise NasError(f"a NAS secret must be {MIN_SECRET} to {MAX_SECRET} octets of text", "secret")
     return secret.encode()
+
+
+def _check_nas_identifier(nas_identifier: object) -> None:
+    if nas_identifier is None:
+        return
+    if not isinstance(nas_identifier, str) or not 1 <= len(nas_identifier.encode()) <= MAX_NAS_IDENTIFIER:
+        raise NasError(
+            f"a NAS-Identifier must be 1 to {MAX_NAS_IDENTIFIER} octets of text (or none), got {nas_identifier!r}",
+            "nas_identifier",
+        )
 
 
 def nas_from_row(row: Row[Any]) -> NasClient:
@@ -116,6 +137,7 @@ def nas_from_row(row: Row[Any]) -> NasClient:
         coa_port=row.coa_port,
         require_message_authenticator=row.require_message_authenticator,
         limit_proxy_state=row.limit_proxy_state,
+        created_at=row.created_at,
     )
 
 
@@ -137,11 +159,12 @@ async def add_nas(
     network = check_address(address)
     sealed = box.encrypt(_check_secret(secret), secret_context(tenant_id, network))
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        raise NasError(f"a NAS name must be 1 to 100 characters, got {name!r}")
+        raise NasError(f"a NAS name must be 1 to 100 characters, got {name!r}", "name")
     if nas_type not in NAS_TYPES:
-        raise NasError(f"NAS type {nas_type!r} is not one of {', '.join(NAS_TYPES)}")
+        raise NasError(f"NAS type {nas_type!r} is not one of {', '.join(NAS_TYPES)}", "nas_type")
     if isinstance(coa_port, bool) or not isinstance(coa_port, int) or not 1 <= coa_port <= 65535:
-        raise NasError(f"the CoA/Disconnect port must be 1 to 65535, got {coa_port!r}")
+        raise NasError(f"the CoA/Disconnect port must be 1 to 65535, got {coa_port!r}", "coa_port")
+    _check_nas_identifier(nas_identifier)
     try:
         async with conn.begin_nested():
             row = (
@@ -163,9 +186,10 @@ async def add_nas(
             ).one()
     except IntegrityError as exc:
         if "uq_nas_clients_tenant_name" in str(exc.orig):
-            raise NasError(f"this ISP already has a NAS named {name!r}") from None
+            raise NasError(f"this ISP already has a NAS named {name!r}", "name") from None
         raise NasError(
-            f"address {network} overlaps a NAS already registered; a RADIUS client address belongs to one NAS"
+            f"address {network} overlaps a NAS already registered; a RADIUS client address belongs to one NAS",
+            "address",
         ) from None
     await audit.record(
         conn,
@@ -184,6 +208,18 @@ async def list_nas(conn: AsyncConnection) -> list[NasClient]:
     """The connection's tenant's NAS, by name."""
     rows = await conn.execute(
         select(nas_clients).where(nas_clients.c.tenant_id == tenant_id_of(conn)).order_by(nas_clients.c.name)
+    )
+    return [nas_from_row(row) for row in rows]
+
+
+async def nas_page(conn: AsyncConnection, *, after_id: int = 0, limit: int) -> list[NasClient]:
+    """Up to `limit` of the connection's tenant's NAS with ids above `after_id`, oldest
+    first: a page for keyset paging (names can change order as NAS come and go)."""
+    rows = await conn.execute(
+        select(nas_clients)
+        .where(nas_clients.c.tenant_id == tenant_id_of(conn), nas_clients.c.id > after_id)
+        .order_by(nas_clients.c.id)
+        .limit(limit)
     )
     return [nas_from_row(row) for row in rows]
 

@@ -619,6 +619,7 @@ class LiveSession:
     charged_micros: int
     reserved_micros: int
     disconnect_requested: bool
+    service_id: int
 
 
 def live_session(row: Any) -> LiveSession:
@@ -636,6 +637,7 @@ def live_session(row: Any) -> LiveSession:
         charged_micros=row.charged_micros,
         reserved_micros=row.reserved_micros,
         disconnect_requested=row.disconnect_requested_at is not None,
+        service_id=row.service_id,
     )
 
 

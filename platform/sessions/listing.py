@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,12 +37,7 @@ async def session_page(
     if login is not None:
         query = query.where(radius_sessions.c.login == login)
     if resellers is not None:
-        sold = (
-            select(services.c.id)
-            .join(customers, customers.c.id == services.c.customer_id)
-            .where(customers.c.reseller_id.in_(sorted(resellers)))
-        )
-        query = query.where(radius_sessions.c.service_id.in_(sold))
+        query = query.where(radius_sessions.c.service_id.in_(_sold_by(resellers)))
     return [live_session(row) for row in await conn.execute(query)]
 
 
@@ -55,3 +53,25 @@ async def session_reseller(conn: AsyncConnection, session_id: int) -> tuple[bool
         )
     ).first()
     return (row is not None, row.reseller_id if row is not None else None)
+
+
+async def sessions_by_id(
+    conn: AsyncConnection, ids: Iterable[int], *, resellers: frozenset[int] | None = None
+) -> list[LiveSession]:
+    """These sessions in whatever state they are now (live, closed or aborted), by id;
+    with `resellers`, only those of customers sold by them."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    query = select(radius_sessions).where(radius_sessions.c.id.in_(wanted)).order_by(radius_sessions.c.id)
+    if resellers is not None:
+        query = query.where(radius_sessions.c.service_id.in_(_sold_by(resellers)))
+    return [live_session(row) for row in await conn.execute(query)]
+
+
+def _sold_by(resellers: frozenset[int]) -> Any:
+    return (
+        select(services.c.id)
+        .join(customers, customers.c.id == services.c.customer_id)
+        .where(customers.c.reseller_id.in_(sorted(resellers)))
+    )

@@ -10,6 +10,7 @@ row and the entity.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -338,3 +339,17 @@ async def customer_page(
         query = query.where(entities.c.prepaid.is_(prepaid))
     rows = await conn.execute(query.order_by(customers.c.id).limit(min(max(limit, 1), MAX_PAGE)))
     return [_customer(row) for row in rows]
+
+
+async def customers_of_entities(
+    conn: AsyncConnection, entity_ids: Iterable[int], *, resellers: frozenset[int] | None = None
+) -> list[Customer]:
+    """The customers owning these ledger entities (other entities are skipped), by id;
+    with `resellers`, only those sold by them (a reseller's view)."""
+    wanted = sorted(set(entity_ids))
+    if not wanted:
+        return []
+    query = _customer_query().where(customers.c.entity_id.in_(wanted))
+    if resellers is not None:
+        query = query.where(customers.c.reseller_id.in_(sorted(resellers)))
+    return [_customer(row) for row in await conn.execute(query.order_by(customers.c.id))]

@@ -12,23 +12,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import Row, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..audit import log as audit
 from ..catalog.plans import Plan, get_plan, plan_from_row, plan_query
 from ..catalog.tables import plans
+from ..db.unit import tenant_id_of
 from ..ledger.chart import EntityKind
 from ..ledger.entities import create_entity, isp_entity
 from ..ledger.tables import entities
+from ..nas.downstream import realm_proxies
 from .errors import Duplicate, InvalidSubscriberValue, NotFound, PlanNotAllowedForReseller
-from .registry import register_realm
-from .tables import realms, reseller_plans, resellers
+from .registry import realm_registry, register_realm
+from .tables import realms, reseller_plans, resellers, services
 from .validate import check_colour, check_email, check_phone, check_realm, check_text, check_url
 
 MAX_DEPTH = 8  # ISP → VISP → sub-reseller → ...; a deeper chain is refused
 MAX_REALMS_PER_CALL = 100
+LOGINS_NAMED = 3  # logins quoted when a realm in use cannot be removed
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,16 @@ class Realm:
     realm: str
     reseller_id: int | None  # None: the ISP itself
     strip_realm: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListedRealm:
+    realm: Realm
+    reseller_code: str | None  # None: the ISP itself
+
+
+class RealmInUse(InvalidSubscriberValue):
+    """A realm that logins or downstream servers still depend on cannot be removed."""
 
 
 def reseller_query() -> Any:
@@ -226,6 +239,71 @@ async def get_realm(conn: AsyncConnection, realm: str) -> Realm:
         known = (await conn.execute(select(realms.c.realm).order_by(realms.c.realm).limit(20))).scalars().all()
         raise NotFound(f"realm {name!r} is not known; known realms: {', '.join(known) or 'none'}")
     return Realm(row.id, row.realm, row.reseller_id, row.strip_realm)
+
+
+async def realm_page(
+    conn: AsyncConnection, *, after_id: int = 0, limit: int, within: frozenset[int] | None = None
+) -> list[ListedRealm]:
+    """Up to `limit` realms with ids above `after_id`, oldest first, with their reseller's
+    code. `within` (reseller ids) keeps only realms of those resellers, as a reseller's key
+    sees them; None: every realm, the ISP's own included."""
+    query = (
+        select(realms, entities.c.code.label("reseller_code"))
+        .outerjoin(resellers, resellers.c.id == realms.c.reseller_id)
+        .outerjoin(entities, entities.c.id == resellers.c.entity_id)
+        .where(realms.c.id > after_id)
+        .order_by(realms.c.id)
+        .limit(limit)
+    )
+    if within is not None:
+        query = query.where(realms.c.reseller_id.in_(within))
+    rows = await conn.execute(query)
+    return [ListedRealm(Realm(r.id, r.realm, r.reseller_id, r.strip_realm), r.reseller_code) for r in rows]
+
+
+async def remove_realm(conn: AsyncConnection, realm: str) -> Realm:
+    """Give up a realm of the connection's tenant: its row and its registry claim.
+
+    Refused (RealmInUse) while a RADIUS login that is not cancelled ends in "@realm"
+    (its subscriber could no longer log in, and the login could not be made again) or
+    while the realm is proxied to downstream servers (removing it would silently drop
+    their sealed secrets). Cancelled logins do not count: cancelled is final.
+    """
+    found = await get_realm(conn, realm)
+    await conn.execute(select(realms.c.id).where(realms.c.id == found.id).with_for_update())
+    logins = (
+        select(services.c.login)
+        .where(
+            services.c.kind == "radius_login",
+            services.c.state != "cancelled",
+            services.c.login.endswith(f"@{found.realm}", autoescape=True),
+        )
+        .order_by(services.c.login)
+    )
+    used = (await conn.execute(select(func.count()).select_from(logins.subquery()))).scalar_one()
+    if used:
+        named = ", ".join((await conn.execute(logins.limit(LOGINS_NAMED))).scalars())
+        more = f" and {used - LOGINS_NAMED} more" if used > LOGINS_NAMED else ""
+        raise RealmInUse(
+            f"realm {found.realm!r} is still used by {used} RADIUS login(s) ({named}{more}); "
+            "cancel those services first"
+        )
+    proxies = (
+        await conn.execute(select(func.count()).select_from(realm_proxies).where(realm_proxies.c.realm == found.realm))
+    ).scalar_one()
+    if proxies:
+        raise RealmInUse(
+            f"realm {found.realm!r} is proxied to {proxies} downstream server(s); "
+            f"remove them first (bureau realm-proxy remove {found.realm} --host <address>)"
+        )
+    await conn.execute(delete(realms).where(realms.c.id == found.id))
+    await conn.execute(
+        delete(realm_registry).where(
+            realm_registry.c.realm == found.realm, realm_registry.c.tenant_id == tenant_id_of(conn)
+        )
+    )
+    await audit.record(conn, "subscribers.realm.remove", f"realm:{found.realm}", reseller_id=found.reseller_id)
+    return found
 
 
 async def _allowed(conn: AsyncConnection, reseller_id: int) -> tuple[Plan, ...]:

@@ -1,0 +1,216 @@
+"""Invoice and payment actions: PDF links, credit notes and voids, allocation, refunds.
+
+Each resolver parses its input, checks that the invoice or payment is the caller's to
+see (an ISP key: the whole tenant; a reseller key: its subtree, anything else answered
+exactly like a missing one), calls one platform service and shapes the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from bureau.platform.billing import allocation, credits, links, payments, refunds, voids
+from bureau.platform.billing.errors import InvoiceNotFound
+from bureau.platform.billing.invoices import Invoice as DomainInvoice
+from bureau.platform.billing.invoices import get_invoice
+from bureau.platform.ledger.entities import isp_entity
+from bureau.platform.subscribers.customers import get_customer
+from bureau.tenants.apikeys import Role, Scope
+
+from ..errors import EXPECTED, FieldError, InsufficientFunds, NotFound, ValidationError, refusal
+from ..permissions import CanHandleMoney, InTenant
+from ..scalars import BigInt
+from .action_types import CreditNote as CreditNoteType
+from .action_types import InvoicePdfLink, InvoiceVoid, IssuedCreditNote, PaymentAllocation, Refund
+from .types import Invoice
+
+InvoicePdfLinkResult = Annotated[InvoicePdfLink | NotFound, strawberry.union("InvoicePdfLinkResult")]
+CreditNoteResult = Annotated[IssuedCreditNote | NotFound | ValidationError, strawberry.union("CreditNoteResult")]
+VoidInvoiceResult = Annotated[InvoiceVoid | NotFound | ValidationError, strawberry.union("VoidInvoiceResult")]
+AllocatePaymentResult = Annotated[
+    PaymentAllocation | NotFound | ValidationError | InsufficientFunds, strawberry.union("AllocatePaymentResult")
+]
+RefundPaymentResult = Annotated[
+    Refund | NotFound | ValidationError | InsufficientFunds, strawberry.union("RefundPaymentResult")
+]
+
+# Which input field a platform refusal is about, by what its message names (first match).
+_FIELDS = (
+    ("key", "idempotencyKey"),
+    ("reason", "reason"),
+    ("has no line", "line"),
+    ("is not an invoice of", "invoice"),
+    ("prepaid top-up", "payment"),
+)
+
+
+class IsIspFinance(BasePermission):
+    """Voids: an ISP key with the admin or finance role (never a reseller key)."""
+
+    message = "this needs an ISP key with the admin or finance role (Authorization: Bearer <key>)"
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        principal = info.context.principal
+        return principal is not None and principal.scope is Scope.ISP and principal.role in (Role.ADMIN, Role.FINANCE)
+
+
+def _invalid(exc: Exception) -> NotFound | ValidationError:
+    if isinstance(exc, payments.PaymentNotFound):
+        return NotFound(message=str(exc))
+    text = str(exc)
+    return refusal(exc, next((name for words, name in _FIELDS if words in text), "amountMicros"))
+
+
+def _refused(exc: Exception) -> NotFound | ValidationError | InsufficientFunds:
+    if isinstance(exc, payments.NotAvailable):
+        return InsufficientFunds(message=str(exc), available_micros=BigInt(exc.available_micros))
+    return _invalid(exc)
+
+
+def _payment_id(value: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        raise payments.PaymentNotFound(f"no payment has id {value}")
+    return int(value)
+
+
+async def _visible_invoice(info: Info[Any, Any], conn: AsyncConnection, number: str) -> DomainInvoice:
+    """Invoice `number` if the caller may see it; else the InvoiceNotFound of a missing one."""
+    found = await get_invoice(conn, number)
+    allowed = await info.context.resellers(conn)
+    if allowed is not None and found.reseller_id not in allowed:
+        raise InvoiceNotFound(f"no invoice has number {number!r}")
+    return found
+
+
+async def _visible_payment(info: Info[Any, Any], conn: AsyncConnection, ref: str) -> payments.Payment:
+    """Payment `ref` (its id) if the caller may see its customer; else PaymentNotFound."""
+    found = await payments.get_payment(conn, _payment_id(ref))
+    allowed = await info.context.resellers(conn)
+    if allowed is not None and (await get_customer(conn, found.customer)).reseller_id not in allowed:
+        raise payments.PaymentNotFound(f"no payment has id {ref}")
+    return found
+
+
+@strawberry.input
+class IssueCreditNoteInput:
+    invoice: str = strawberry.field(description="The invoice number.")
+    line: int = strawberry.field(description="The line's position on the invoice, from 1.")
+    amount_micros: BigInt = strawberry.field(description="The net to take back; its tax follows in proportion.")
+    reason: str
+
+
+@strawberry.input
+class AllocatePaymentInput:
+    payment: strawberry.ID
+    invoice: str = strawberry.field(description="An open invoice of the payment's customer.")
+    amount_micros: BigInt = strawberry.field(description="At most the payment's unallocated and the invoice's open.")
+
+
+@strawberry.input
+class RefundPaymentInput:
+    payment: strawberry.ID
+    amount_micros: BigInt = strawberry.field(description="At most the payment's unallocated part (see docs).")
+    reason: str
+    idempotency_key: str = strawberry.field(
+        description="The same key never refunds twice: a retry returns the first refund (replayed: true)."
+    )
+
+
+@strawberry.type
+class InvoiceActionQueries:
+    @strawberry.field(
+        permission_classes=[InTenant],
+        description=f"A link to the invoice's PDF that needs no API key, valid for {links.LINK_TTL.seconds // 60}"
+        " minutes.",
+    )
+    async def invoice_pdf_link(self, info: Info[Any, Any], number: str) -> InvoicePdfLinkResult:
+        key = links.link_key(info.context.box)
+        async with info.context.unit() as conn:
+            try:
+                found = await _visible_invoice(info, conn, number)
+            except InvoiceNotFound as exc:
+                return NotFound(message=str(exc))
+        tenant = info.context.caller.tenant
+        if tenant is None:  # unit() refuses operator keys first; this keeps the type checker informed
+            return NotFound(message=f"no invoice has number {number!r}")
+        return InvoicePdfLink.of(links.pdf_link(key, tenant.id, found.number))
+
+
+@strawberry.type
+class InvoiceActionMutations:
+    @strawberry.mutation(
+        permission_classes=[CanHandleMoney],
+        description="Take back part of an invoice line's net (its tax in proportion): revenue and tax reversed, the"
+        " customer credited (post-paid: less owed; prepaid: money back on the balance).",
+    )
+    async def issue_credit_note(self, info: Info[Any, Any], input: IssueCreditNoteInput) -> CreditNoteResult:
+        try:
+            async with info.context.unit() as conn:
+                await _visible_invoice(info, conn, input.invoice)
+                note = await credits.issue_credit_note(
+                    conn, invoice=input.invoice, line=input.line, amount_micros=input.amount_micros, reason=input.reason
+                )
+                after = await get_invoice(conn, input.invoice)
+        except EXPECTED as exc:
+            return _invalid(exc)
+        return IssuedCreditNote(credit_note=CreditNoteType.of(note, after.currency), invoice=Invoice.of(after))
+
+    @strawberry.mutation(
+        permission_classes=[IsIspFinance],
+        description="Void an invoice: a credit note for the net left on each line. Refused while payments are"
+        " allocated to it. Voiding a void invoice changes nothing.",
+    )
+    async def void_invoice(self, info: Info[Any, Any], number: str, reason: str) -> VoidInvoiceResult:
+        try:
+            async with info.context.unit() as conn:
+                await _visible_invoice(info, conn, number)
+                void = await voids.void_invoice(conn, invoice=number, reason=reason)
+        except InvoiceNotFound as exc:
+            return NotFound(message=str(exc))
+        except EXPECTED as exc:  # arguments, not an input object: the paths are ["reason"] or ["number"]
+            field = "reason" if "reason" in str(exc) else "number"
+            return ValidationError(message=str(exc), fields=[FieldError(path=[field], message=str(exc))])
+        return InvoiceVoid.of(void)
+
+    @strawberry.mutation(
+        permission_classes=[CanHandleMoney],
+        description="Move unallocated money of a post-paid payment onto an open invoice of the same customer"
+        " (no money moves in the ledger; resellers' commission on the share settled is posted).",
+    )
+    async def allocate_payment(self, info: Info[Any, Any], input: AllocatePaymentInput) -> AllocatePaymentResult:
+        try:
+            async with info.context.unit() as conn:
+                paid = await _visible_payment(info, conn, input.payment)
+                await _visible_invoice(info, conn, input.invoice)
+                made = await allocation.allocate_payment(
+                    conn, payment_id=paid.id, invoice=input.invoice, amount_micros=input.amount_micros
+                )
+        except EXPECTED as exc:
+            return _refused(exc)
+        return PaymentAllocation.of(made)
+
+    @strawberry.mutation(
+        permission_classes=[CanHandleMoney],
+        description="Pay money of a payment back: post-paid, up to its unallocated part; prepaid, up to what the"
+        " top-up loaded, within the balance. Clearing credited, the customer's balance debited.",
+    )
+    async def refund_payment(self, info: Info[Any, Any], input: RefundPaymentInput) -> RefundPaymentResult:
+        try:
+            async with info.context.unit() as conn:
+                paid = await _visible_payment(info, conn, input.payment)
+                refund = await refunds.refund_payment(
+                    conn,
+                    payment_id=paid.id,
+                    amount_micros=input.amount_micros,
+                    reason=input.reason,
+                    idempotency_key=input.idempotency_key,
+                )
+                currency = (await isp_entity(conn)).currency
+        except EXPECTED as exc:
+            return _refused(exc)
+        return Refund.of(refund, currency)
