@@ -9,6 +9,7 @@ from typing import Any
 from cross_web import HTTPException  # what strawberry's ASGI view turns into a status code
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -44,8 +45,6 @@ class BureauGraphQL(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
-            keep_alive=True,
-            keep_alive_interval=30,
         )
         self.engine = engine
         self.box = box
@@ -62,7 +61,16 @@ class BureauGraphQL(GraphQL[Context, None]):
         return parsed
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        principal = await self._principal(request.headers.get("authorization"))
+        header = request.headers.get("authorization")
+        if isinstance(request, WebSocket):  # accepted already: a bad key is refused at connection_init
+            try:
+                principal = await self._principal(header)
+            except HTTPException:
+                context = Context(self.engine, None, uuid.uuid4().hex[:12], self.box, self.disconnect, self.changes)
+                context.key_refused = True
+                return context
+        else:
+            principal = await self._principal(header)
         return Context(self.engine, principal, uuid.uuid4().hex[:12], self.box, self.disconnect, self.changes)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -70,6 +78,8 @@ class BureauGraphQL(GraphQL[Context, None]):
         payload instead, as {"Authorization": "Bearer <key>"}. A bad key closes with 4403."""
         params = context.connection_params or {}
         header = params.get("Authorization", params.get("authorization"))
+        if context.key_refused:
+            raise ConnectionRejectionError()
         if context.principal is None and header is not None:
             try:
                 context.principal = await self._principal(str(header))

@@ -35,6 +35,7 @@ class Context:
     disconnector: Disconnect | None = None
     changes: ChangeFeed | None = None  # what subscriptions listen to (None: no subscriptions here)
     connection_params: dict[str, object] | None = None  # a WebSocket's connection_init payload
+    key_refused: bool = False  # a WebSocket's upgrade carried a bad key: closed at connection_init
     loaders: Loaders = field(init=False)
     _resellers: frozenset[int] | None = field(default=None, init=False)
 

@@ -132,7 +132,7 @@ def field_paths(message: str, given: object) -> list[list[str]]:
             continue
         score = 2 if _quotes_value(message, name, value) else 0
         words = name.removesuffix("_micros").removesuffix("_bp").replace("_", " ")
-        if re.search(rf"\b{re.escape(words)}\b", lowered):
+        if len(words) > 2 and re.search(rf"\b{re.escape(words)}\b", lowered):
             score += 1
         if score > best[0]:
             best = (score, list(path))
@@ -160,7 +160,8 @@ def _decimal(micros: object) -> str:
 
 def _quotes(message: str, value: object) -> bool:
     if isinstance(value, str):
-        return bool(value) and (repr(value) in message or (len(value) > 2 and f"'{value}'" in message))
+        quoted = repr(value) in message or (len(value) > 2 and f"'{value}'" in message)
+        return bool(value) and (quoted or (len(value) >= 10 and value in message))  # a long value needs no quotes
     return _mentions(message, str(value))
 
 

@@ -1,4 +1,4 @@
-"""DataLoaders: the balances and services of a page of customers in one query each."""
+"""DataLoaders: the balances, services and invoices of a page in one query each."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from strawberry.dataloader import DataLoader
 
-from bureau.platform.billing.invoices import Invoice, latest_invoices
+from bureau.platform.billing.invoices import Invoice, latest_invoices, lines_of
+from bureau.platform.invoicing.document import InvoiceLine
 from bureau.platform.ledger.entities import AccountBalance, list_accounts_of
 from bureau.platform.subscribers.services import Service, services_of
 
@@ -23,6 +24,7 @@ class Loaders:
         self.accounts = DataLoader[int, list[AccountBalance]](self._accounts)
         self.services = DataLoader[int, list[Service]](self._services)
         self.last_invoice = DataLoader[int, Invoice | None](self._last_invoice)
+        self.invoice_lines = DataLoader[int, list[InvoiceLine]](self._invoice_lines)
 
     async def _accounts(self, entity_ids: Sequence[int]) -> list[list[AccountBalance]]:
         async with self._context.unit() as conn:
@@ -38,3 +40,8 @@ class Loaders:
         async with self._context.unit() as conn:
             found = await latest_invoices(conn, customer_ids)
         return [found.get(i) for i in customer_ids]
+
+    async def _invoice_lines(self, invoice_ids: Sequence[int]) -> list[list[InvoiceLine]]:
+        async with self._context.unit() as conn:
+            found = await lines_of(conn, invoice_ids)
+        return [found.get(i, []) for i in invoice_ids]

@@ -246,3 +246,17 @@ async def authenticate(engine: AsyncEngine, token: object, *, now: datetime | No
             await conn.commit()
     tenant = routing.TenantRef(row.tenant_id, row.slug) if row.tenant_id is not None else None
     return Principal(row.key_id, row.name, Scope(row.scope), Role(row.role), tenant, row.reseller_id)
+
+
+async def still_valid(engine: AsyncEngine, principal: Principal) -> bool:
+    """Whether the principal's key is still unrevoked and its tenant (if any) active: what a
+    long-lived caller (a subscription) checks before it hears more."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(api_keys.c.revoked_at, tenants.c.status)
+                .outerjoin(tenants, tenants.c.id == api_keys.c.tenant_id)
+                .where(api_keys.c.key_id == principal.key_id)
+            )
+        ).first()
+    return row is not None and row.revoked_at is None and (row.status in (None, "active"))

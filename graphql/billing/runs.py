@@ -80,5 +80,5 @@ class BillRunMutations:
             async with info.context.unit() as conn:
                 await queue_bill_run(conn, month, datetime.now(UTC))
         except BillingError as exc:  # a malformed month, or one not over yet
-            return ValidationError(message=str(exc), fields=[FieldError(path=["input", "period"], message=str(exc))])
+            return ValidationError(message=str(exc), fields=[FieldError(path=["period"], message=str(exc))])
         return BillRunQueued(period=month.name)

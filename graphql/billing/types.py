@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
+from strawberry.types import Info
 
 from bureau.platform.billing import invoices, payments
+from bureau.platform.invoicing.document import InvoiceLine as DomainLine
 
 from ..customers.types import Money
+
+
+@strawberry.type(description="One charge of an invoice, as issued.")
+class InvoiceLine:
+    description: str
+    quantity: str = strawberry.field(description='A count or a decimal ("1", "89.833").')
+    unit: str = strawberry.field(description="What it counts (month, minute, GB); empty for a plain count.")
+    unit_price: Money
+    net: Money = strawberry.field(description="What was charged (after proration and discounts).")
+    tax_rate_bp: int = strawberry.field(description="Basis points: 2000 is 20 %.")
+    tax: Money
+    total: Money
+
+    @classmethod
+    def of(cls, line: DomainLine, currency: str) -> InvoiceLine:
+        return cls(
+            description=line.description,
+            quantity=str(line.quantity),
+            unit=line.unit,
+            unit_price=Money.of(line.unit_price_micros, currency),
+            net=Money.of(line.net_micros, currency),
+            tax_rate_bp=line.tax_rate_bp,
+            tax=Money.of(line.tax_micros, currency),
+            total=Money.of(line.gross_micros, currency),
+        )
 
 
 @strawberry.type
@@ -47,6 +75,11 @@ class Invoice:
             status=i.status,
             invoice_id=i.id,
         )
+
+    @strawberry.field(description="The lines as issued, in order (one query for a whole page of invoices).")
+    async def lines(self, info: Info[Any, Any]) -> list[InvoiceLine]:
+        found = await info.context.loaders.invoice_lines.load(self.invoice_id)
+        return [InvoiceLine.of(line, self.total.currency) for line in found]
 
 
 @strawberry.type

@@ -111,7 +111,10 @@ class Customer:
     async def accounts(self, info: Info[Any, Any]) -> list[Account]:
         return [Account.of(a) for a in await info.context.loaders.accounts.load(self.entity_id)]
 
-    @strawberry.field(description="The main balance (1000): prepaid funds, or what was paid ahead.")
+    @strawberry.field(
+        description="The main balance (1000): a prepaid customer's funds. A post-paid customer's payments on"
+        " account are a credit on 1100 Receivable (see accounts) until invoices take them."
+    )
     async def balance(self, info: Info[Any, Any]) -> Money | None:
         found = [a for a in await info.context.loaders.accounts.load(self.entity_id) if a.code == "1000"]
         return Money.of(found[0].balance, found[0].unit) if found else None

@@ -3,6 +3,7 @@ reset password. Names follow the service functions (`platform/subscribers/servic
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
@@ -53,13 +54,25 @@ class ServiceMutations:
         permission_classes=[CanManageCustomers],
         description="pending → active, active ⇄ suspended, any → cancelled (final). Billing follows the change.",
     )
-    async def change_service_state(self, info: Info[Any, Any], id: strawberry.ID, state: str) -> ServiceResult:
+    async def change_service_state(
+        self,
+        info: Info[Any, Any],
+        id: strawberry.ID,
+        state: str,
+        at: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="When it took effect (default now): not in the future, not before the service's last"
+                " change, not in a month already billed."
+            ),
+        ] = None,
+    ) -> ServiceResult:
         try:
             async with info.context.unit() as conn:
                 found = await visible_service(info, conn, id)
-                return Service.of(await domain.change_service_state(conn, found.id, state))
+                return Service.of(await domain.change_service_state(conn, found.id, state, at=at))
         except EXPECTED as exc:
-            return failure(exc, given={"state": state})
+            return failure(exc, given={"state": state, "at": at.isoformat() if at else None})
 
     @strawberry.mutation(permission_classes=[CanManageCustomers], description="Move a service to another plan.")
     async def change_plan(self, info: Info[Any, Any], id: strawberry.ID, plan: str) -> ServiceResult:

@@ -22,7 +22,8 @@ from bureau.platform.sessions.listing import sessions_by_id
 from bureau.platform.subscribers.customers import customers_of_entities
 from bureau.platform.subscribers.errors import NotFound
 from bureau.platform.subscribers.services import services_of
-from bureau.tenants.events import BALANCES, SESSIONS
+from bureau.tenants.apikeys import still_valid
+from bureau.tenants.events import BALANCES, SESSIONS, Inbox
 
 from ..context import Context, Refused
 from ..permissions import InTenant
@@ -44,6 +45,18 @@ async def _customer_entity(info: Info[Context, Any], ref: str | None) -> tuple[i
     return customer.entity_id, {s.id for s in services}
 
 
+async def _next(info: Info[Context, Any], inbox: Inbox, kind: str) -> set[int]:
+    """The next ids of `kind` changed; ends the subscription (an error) once the caller's key
+    is revoked or its tenant suspended, checked before each message."""
+    while True:
+        ids = (await inbox.take())[kind]
+        if not ids:
+            continue
+        if not await still_valid(info.context.engine, info.context.caller):
+            raise Refused("the API key was revoked or its tenant suspended: the subscription ends")
+        return ids
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -59,7 +72,7 @@ class Subscription:
         context = info.context
         async with context.feed.inbox(context.caller_tenant) as inbox:
             while True:
-                entity_ids = (await inbox.take())[BALANCES]
+                entity_ids = await _next(info, inbox, BALANCES)
                 if only is not None:
                     entity_ids &= {only}
                 if not entity_ids:
@@ -86,9 +99,7 @@ class Subscription:
         seen: set[int] = set()
         async with context.feed.inbox(context.caller_tenant) as inbox:
             while True:
-                session_ids = (await inbox.take())[SESSIONS]
-                if not session_ids:
-                    continue
+                session_ids = await _next(info, inbox, SESSIONS)
                 async with context.unit() as conn:
                     found = await sessions_by_id(conn, session_ids, resellers=await context.resellers(conn))
                 now = datetime.now(UTC)

@@ -111,21 +111,7 @@ async def invoice_document(conn: AsyncConnection, number: str) -> InvoiceDocumen
     row = (await conn.execute(select(invoices).where(invoices.c.number == number))).first()
     if row is None:
         raise InvoiceNotFound(f"no invoice has number {number!r}")
-    lines = tuple(
-        InvoiceLine(
-            description=line.description,
-            quantity=line.quantity,
-            unit=line.unit,
-            unit_price_micros=line.unit_price_micros,
-            net_micros=line.net_micros,
-            tax_rate_bp=line.tax_rate_bp,
-            tax_micros=line.tax_micros,
-            gross_micros=line.gross_micros,
-        )
-        for line in await conn.execute(
-            select(invoice_lines).where(invoice_lines.c.invoice_id == row.id).order_by(invoice_lines.c.position)
-        )
-    )
+    lines = tuple((await lines_of(conn, [row.id]))[row.id])
     seller, customer = from_snapshot(row.document)
     return InvoiceDocument(
         number=row.number,
@@ -143,6 +129,34 @@ async def invoice_document(conn: AsyncConnection, number: str) -> InvoiceDocumen
         payments_received_micros=row.payments_received_micros,
         balance_due_micros=row.balance_due_micros,
     )
+
+
+def _line(row: Row[Any]) -> InvoiceLine:
+    return InvoiceLine(
+        description=row.description,
+        quantity=row.quantity,
+        unit=row.unit,
+        unit_price_micros=row.unit_price_micros,
+        net_micros=row.net_micros,
+        tax_rate_bp=row.tax_rate_bp,
+        tax_micros=row.tax_micros,
+        gross_micros=row.gross_micros,
+    )
+
+
+async def lines_of(conn: AsyncConnection, invoice_ids: Iterable[int]) -> dict[int, list[InvoiceLine]]:
+    """The lines of several invoices in one query, by invoice id, each in its order."""
+    ids = sorted(set(invoice_ids))
+    found: dict[int, list[InvoiceLine]] = {i: [] for i in ids}
+    if ids:
+        query = (
+            select(invoice_lines)
+            .where(invoice_lines.c.invoice_id.in_(ids))
+            .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
+        )
+        for row in await conn.execute(query):
+            found[row.invoice_id].append(_line(row))
+    return found
 
 
 async def invoice_page(

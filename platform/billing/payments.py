@@ -36,6 +36,7 @@ from ..audit import log as audit
 from ..ledger.entities import isp_entity, query_account
 from ..ledger.posting import post_entries, post_entry
 from ..ledger.rules import MAX_KEY_LENGTH, NewEntry, credit, debit
+from ..ledger.tables import journal_entries, postings
 from ..subscribers.customers import Customer, get_customer
 from ..subscribers.resellers import Reseller, get_reseller_by_id
 from ..subscribers.tables import customers
@@ -196,7 +197,32 @@ async def _replay(
             f"payment key {key!r} was already used for another payment (customer, amount, method or reference "
             "differ); use a new key for a new payment"
         )
-    return await _payment(conn, row.id, replayed=True)
+    return await _payment(conn, row.id, replayed=True, allocations=await _first_allocations(conn, row.id))
+
+
+async def _first_allocations(conn: AsyncConnection, payment_id: int) -> tuple[Allocation, ...]:
+    """What recording payment `payment_id` allocated (not later allocations of what it left
+    over), with the commission each part earned: a replay answers as the first call did."""
+    paid = payments.alias("paid")
+    rows = await conn.execute(
+        select(invoices.c.id, invoices.c.number, payment_allocations.c.amount_micros)
+        .join(invoices, invoices.c.id == payment_allocations.c.invoice_id)
+        .join(paid, paid.c.id == payment_allocations.c.payment_id)
+        .where(payment_allocations.c.payment_id == payment_id, payment_allocations.c.created_at == paid.c.created_at)
+        .order_by(payment_allocations.c.id)
+    )
+    made = []
+    for invoice_id, number, amount in rows.all():
+        keys = rf"^commission:{payment_id}:{invoice_id}:[0-9]+$"  # the first call's, not a later part's
+        commission = (
+            await conn.execute(
+                select(func.coalesce(func.sum(postings.c.amount), 0))
+                .join(journal_entries, journal_entries.c.id == postings.c.entry_id)
+                .where(journal_entries.c.idempotency_key.regexp_match(keys), postings.c.amount > 0)
+            )
+        ).scalar_one()
+        made.append(Allocation(number, amount, int(commission)))
+    return tuple(made)
 
 
 async def _payment(

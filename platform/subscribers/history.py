@@ -13,13 +13,14 @@ the days it covered.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..billing.tables import invoices
 from .errors import InvalidSubscriberValue
-from .tables import service_periods
+from .tables import service_periods, services
 
 
 def _instant(at: datetime | None, now: datetime) -> datetime:
@@ -48,6 +49,18 @@ async def change_time(conn: AsyncConnection, service_id: int, at: datetime | Non
             f"service {service_id} last changed at {latest.isoformat()}; a change cannot be dated before that "
             f"({when.isoformat()})"
         )
+    if at is not None:  # backdated: not into a month this customer was already invoiced for
+        billed = (
+            await conn.execute(
+                select(func.max(invoices.c.period_end))
+                .join(services, services.c.customer_id == invoices.c.customer_id)
+                .where(services.c.id == service_id)
+            )
+        ).scalar_one()
+        if billed is not None and when < datetime.combine(billed, time(), UTC):
+            raise InvalidSubscriberValue(
+                f"a change cannot be dated {when.isoformat()}: the customer is invoiced up to {billed.isoformat()}"
+            )
     return when
 
 

@@ -16,7 +16,8 @@ from bureau.tenants import apikeys
 from tests.integration.platform.billing.conftest import at, make_books
 
 SET = """mutation($steps: [DunningStepInput!]!) { setDunningSteps(steps: $steps) {
-  __typename ... on DunningSteps { steps { days action minOverdueMicros } } ... on ValidationError { message } } }"""
+  __typename ... on DunningSteps { steps { days action minOverdueMicros } }
+  ... on ValidationError { message fields { path } } } }"""
 
 
 async def test_steps_cases_and_notices(engine: AsyncEngine, make_tenant: Any, assert_ledger_sound: Any) -> None:
@@ -41,10 +42,11 @@ async def test_steps_cases_and_notices(engine: AsyncEngine, make_tenant: Any, as
             {"days": 10, "action": "suspend", "minOverdueMicros": 20_000_000},
         ]
         twice = (await ask(admin.token, SET, steps=[{"days": 5, "action": "remind"}] * 2))["data"]["setDunningSteps"]
-        assert twice == {"__typename": "ValidationError", "message": twice["message"]}
-        assert "two steps are set at 5 days" in twice["message"]
-        typo = (await ask(admin.token, SET, steps=[{"days": 5, "action": "warn"}]))["data"]["setDunningSteps"]
-        assert typo["message"] == "a step's action must be remind or suspend"
+        assert twice["__typename"] == "ValidationError" and "two steps are set at 5 days" in twice["message"]
+        wrong = [{"days": 5, "action": "remind"}, {"days": 6, "action": "warn"}]
+        typo = (await ask(admin.token, SET, steps=wrong))["data"]["setDunningSteps"]
+        assert typo["message"] == "a step's action must be remind or suspend, got 'warn'"
+        assert typo["fields"] == [{"path": ["steps", "1", "action"]}]
         assert "admin role" in (await ask(reader.token, SET, steps=[]))["errors"][0]["message"]
         await run_dunning(books.unit, date(2026, 10, 25))
         cases = (await ask(reader.token, "{ dunningCases { customer level suspended overdue { micros } } }"))["data"]

@@ -169,11 +169,17 @@ async def test_a_bad_key_is_turned_away_and_a_hidden_customer_is_not_there(nas: 
     )
     login = await nas.subscriber("bob", "hourly", 0)
     async with serving(nas) as host:
-        async with connect(f"ws://{host}/graphql", subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
-            await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer bureau_x_y"}}))
-            with pytest.raises(ConnectionClosed) as closed:
-                await ws.recv()
-            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+        bad = "Bearer bureau_x_y"
+        for headers, payload in (({}, {"Authorization": bad}), ({"Authorization": bad}, {})):  # init, or upgrade
+            async with connect(
+                f"ws://{host}/graphql",
+                subprotocols=[PROTOCOL],
+                additional_headers=headers,  # type: ignore[list-item]
+            ) as ws:
+                await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+                with pytest.raises(ConnectionClosed) as closed:
+                    await ws.recv()
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403, (headers, closed.value)
 
         for token in (None, south.token):  # no key; a reseller asking for the ISP's own customer
             async with subscribed(host, token, BALANCES, customer=login) as refused:
@@ -186,3 +192,16 @@ async def test_a_bad_key_is_turned_away_and_a_hidden_customer_is_not_there(nas: 
                     else f"no customer has number, code or login {login!r}"
                 )
                 assert expected in errors[0]["message"], errors
+
+
+async def test_a_revoked_key_hears_no_more(nas: Nas) -> None:  # noqa: F811
+    made = await apikeys.create_api_key(nas.engine, name="isp", scope="isp", tenant=nas.tenant.slug, actor="t")
+    async with serving(nas) as host, subscribed(host, made.token, BALANCES) as balances:
+        await nas.subscriber("cat", "hourly", 1_000_000)
+        assert (await balances.next())["balanceChanges"]["name"] == "cat"
+        await apikeys.revoke_api_key(nas.engine, made.key.key_id, actor="t")
+        await nas.subscriber("dan", "hourly", 1_000_000)
+        message = json.loads(await asyncio.wait_for(balances.ws.recv(), 5))
+        errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+        assert "revoked" in errors[0]["message"], message
+        assert "dan" not in json.dumps(message)

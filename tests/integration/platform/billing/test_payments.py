@@ -176,10 +176,14 @@ async def test_reseller_commission_is_posted_when_its_customer_pays(books: Books
         paid = await record_payment(
             conn, customer=bob.number, amount_micros=47_240_000, method="card", idempotency_key="c1"
         )
+        again = await record_payment(
+            conn, customer=bob.number, amount_micros=47_240_000, method="card", idempotency_key="c1"
+        )
         sub_earned = await query_account(conn, (await find_entity(conn, "sub")).id, "2300")
         visp_earned = await query_account(conn, (await find_entity(conn, "visp")).id, "2300")
         expense = await query_account(conn, (await isp_entity(conn)).id, "5000")
     assert invoice.reseller_id is not None
     assert paid.allocations[0].commission_micros == 6_748_500
+    assert again.replayed and again.allocations == paid.allocations  # a retry answers as the first call did
     assert (sub_earned.balance, visp_earned.balance, expense.balance) == (4_499_000, 2_249_500, 6_748_500)
     await assert_ledger_sound(books.tenant)
