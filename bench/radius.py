@@ -310,6 +310,19 @@ async def seed(url: str, key: bytes, count: int) -> Seeded:
         await engine.dispose()
 
 
+async def disable_change_events(url: str, tenant: routing.TenantRef) -> None:
+    """Disable the tenant's NOTIFY triggers (what `--no-change-events` measures without)."""
+    engine = create_engine(url)
+    schema = routing.schema_name(tenant.slug)
+    try:
+        async with engine.begin() as conn:
+            for table, function in (("account_balances", "notify_balances"), ("radius_sessions", "notify_sessions")):
+                for event in ("insert", "update"):
+                    await conn.execute(text(f'ALTER TABLE "{schema}".{table} DISABLE TRIGGER {function}_{event}'))
+    finally:
+        await engine.dispose()
+
+
 def seed_job(url: str, key: bytes, count: int) -> Seeded:
     """Entry point of the seeding process."""
     return asyncio.run(seed(url, key, count))
@@ -1135,6 +1148,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--give-up", type=float, default=15.0, help="seconds before a request is abandoned")
     parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile, save pstats to FILE")
     parser.add_argument(
+        "--change-events",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the tenant's NOTIFY triggers on sessions and balances (migration t0012); --no-change-events "
+        "disables them, to measure what they cost",
+    )
+    parser.add_argument(
         "--server-processes", type=_positive, default=1, help="RADIUS server processes sharing the ports (SO_REUSEPORT)"
     )
     parser.add_argument(
@@ -1236,6 +1256,9 @@ def main(argv: list[str] | None = None) -> int:
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
             seeded = pool.submit(seed_job, url, key, count).result()
         print(f"seed: {count:,} prepaid subscribers on 1.20/h in {time.monotonic() - started:.1f} s (not measured)")
+        if not args.change_events:
+            asyncio.run(disable_change_events(url, seeded.tenant))
+            print("change events (NOTIFY triggers of migration t0012) disabled for this run")
         shared = args.server_processes > 1
         pipes, servers = [], []
         ports: dict[str, int] | None = None

@@ -26,6 +26,19 @@ def _names(selections: Iterable[Selection], path: tuple[str, ...]) -> set[str]:
 
 
 def node_fields(info: Info[Any, Any]) -> set[str]:
-    """The fields asked of each node of a connection (through `edges { node }` and `nodes`)."""
-    fields = info.selected_fields
-    return _names(fields, ("edges", "node")) | _names(fields, ("nodes",)) if fields else set()
+    """The fields asked of each node of a connection (through `edges { node }` and `nodes`).
+    `info.selected_fields` is the connection field itself (its alias or name), so the
+    path starts below it."""
+    found: set[str] = set()
+    for field in info.selected_fields:
+        found |= _names(field.selections, ("edges", "node")) | _names(field.selections, ("nodes",))
+    return found
+
+
+def own_fields(info: Info[Any, Any]) -> set[str]:
+    """The fields asked of the object this field returns (through fragments: `... on
+    Customer { ... }` of a union)."""
+    found: set[str] = set()
+    for field in info.selected_fields:
+        found |= _names(field.selections, ())
+    return found

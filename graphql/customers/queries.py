@@ -15,17 +15,16 @@ from bureau.platform.subscribers.errors import NotFound as SubscriberNotFound
 from bureau.platform.subscribers.services import services_of
 
 from ..errors import NotFound
-from ..lookahead import node_fields
+from ..lookahead import node_fields, own_fields
 from ..pagination import DEFAULT_PAGE, Connection, after_key, connection, page_size
 from ..permissions import InTenant
 from ..scope import visible_customer
 from .types import Customer
 
 
-async def prefetch(info: Info[Any, Any], conn: AsyncConnection, page: list[domain.Customer]) -> None:
-    """What the query asks of each customer, for the whole page in this unit of work: the
-    DataLoaders then answer from memory instead of opening a unit each."""
-    wanted = node_fields(info)
+async def prefetch(info: Info[Any, Any], conn: AsyncConnection, page: list[domain.Customer], wanted: set[str]) -> None:
+    """What the query asks of each customer (`wanted`), for the whole page in this unit of
+    work: the DataLoaders then answer from memory instead of opening a unit each."""
     loaders = info.context.loaders
     if wanted & {"accounts", "balance"}:
         loaders.accounts.prime_many(await list_accounts_of(conn, (c.entity_id for c in page)))
@@ -61,7 +60,7 @@ class CustomerQueries:
                 search=search,
                 prepaid=prepaid,
             )
-            await prefetch(info, conn, page[:size])
+            await prefetch(info, conn, page[:size], node_fields(info))
         return connection(page, size, "customer", lambda c: c.id, lambda c: Customer.of(c, currency))
 
     @strawberry.field(permission_classes=[InTenant], description="One customer by number, code or login.")
@@ -69,6 +68,7 @@ class CustomerQueries:
         try:
             async with info.context.unit() as conn:
                 found = await visible_customer(info, conn, ref)
+                await prefetch(info, conn, [found], own_fields(info))
                 return Customer.of(found, (await isp_entity(conn)).currency)
         except SubscriberNotFound as exc:
             return NotFound(message=str(exc))

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bureau.app import create_app
+from bureau.platform.crypto.secretbox import SecretBox
+from bureau.tenants import apikeys
 
 
 class Api:
@@ -38,3 +45,26 @@ class Api:
         assert body.get("data") is None, body
         message: str = body["errors"][0]["message"]
         return message
+
+
+KeyMaker = Callable[..., Awaitable[str]]
+
+
+def key_maker(engine: AsyncEngine, slug: str) -> KeyMaker:
+    """`await key(role, scope="isp", tenant=slug, reseller=None)`: a new key's token."""
+
+    async def key(role: str, scope: str = "isp", tenant: str = slug, reseller: str | None = None) -> str:
+        made = await apikeys.create_api_key(
+            engine, name=f"{scope}-{role}", scope=scope, role=role, tenant=tenant, reseller=reseller, actor="test"
+        )
+        return made.token
+
+    return key
+
+
+@asynccontextmanager
+async def served(engine: AsyncEngine, box: SecretBox) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app in process (ASGI), as the API tests use it."""
+    app = create_app(engine, box=box)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bureau.test") as client:
+        yield client

@@ -193,22 +193,34 @@ async def test_pages_follow_cursors_and_a_page_costs_a_bounded_number_of_stateme
     broken = await world.ask("isp-a", PAGE, first=3, after="bm90LWEtY3Vyc29y")
     assert "is not a cursor of this list" in broken["errors"][0]["message"]
     statements: list[str] = []
+    transactions: list[object] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
+    def begin(conn: Any) -> None:
+        transactions.append(conn)
+
     event.listen(engine.sync_engine, "before_cursor_execute", count)
+    event.listen(engine.sync_engine, "begin", begin)
     try:
         few = len(statements)
         await world.ask("isp-a", PAGE, first=1)
         one = len(statements) - few
         await world.ask("isp-a", PAGE, first=4)
         four = len(statements) - few - one
+        began = len(transactions)
+        await world.ask("isp-a", PAGE, first=4)
+        units = len(transactions) - began
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
+        event.remove(engine.sync_engine, "begin", begin)
     assert one == four, f"a page of 4 took {four} statements, a page of 1 took {one}: something is per row"
     # The key, the ISP's currency, the page, and its accounts, services and last invoices.
     assert one <= 6, f"a page took {one} statements"
+    # The key's lookup, and one unit of work for the page and all it asks of its rows (the
+    # page's resolver fetches them and primes the loaders; none opens a unit of its own).
+    assert units <= 2, f"a page opened {units} transactions"
 
 
 async def test_alias_page_and_field_mistakes_are_refused_with_a_reason(world: World) -> None:

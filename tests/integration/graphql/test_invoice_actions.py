@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bureau.app import create_app
 from bureau.platform.billing import links
 from bureau.platform.billing.invoices import list_invoices
 from bureau.platform.billing.period import parse_period
@@ -29,7 +28,7 @@ from bureau.platform.ledger.entities import find_entity, isp_entity, query_accou
 from bureau.platform.ledger.tables import journal_entries
 from bureau.platform.subscribers import customers, resellers
 from bureau.tenants import apikeys
-from tests.integration.graphql.conftest import Api
+from tests.integration.graphql.conftest import Api, key_maker, served
 from tests.integration.platform.billing.conftest import Books, at, make_books
 
 DOLLAR = 1_000_000
@@ -88,14 +87,8 @@ async def shop(engine: AsyncEngine, make_tenant: Any) -> AsyncIterator[Shop]:
     nora = await books.customer("nora", "dsl-10", "2026-09-01T00:00:00", reseller="north", realm=north_realm)
     slug = books.tenant.slug
 
-    async def key(role: str, scope: str = "isp", tenant: str = slug, reseller: str | None = None) -> str:
-        made = await apikeys.create_api_key(
-            engine, name=f"{scope}-{role}", scope=scope, role=role, tenant=tenant, reseller=reseller, actor="test"
-        )
-        return made.token
-
-    app = create_app(engine, box=books.box)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bureau.test") as client:
+    key = key_maker(engine, slug)
+    async with served(engine, books.box) as client:
         yield Shop(
             books,
             client,

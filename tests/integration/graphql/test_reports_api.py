@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bureau.app import create_app
 from bureau.platform.billing.credits import issue_credit_note
 from bureau.platform.billing.invoices import list_invoices
 from bureau.platform.billing.payments import record_payment
@@ -28,8 +26,7 @@ from bureau.platform.rating.usage import Meter, Usage
 from bureau.platform.sessions.authorize import authorize
 from bureau.platform.subscribers import resellers
 from bureau.platform.subscribers.services import services_of
-from bureau.tenants import apikeys
-from tests.integration.graphql.conftest import Api
+from tests.integration.graphql.conftest import Api, key_maker, served
 from tests.integration.platform.billing.conftest import PRICES_FROM, Books, at, make_books
 
 DOLLAR = 1_000_000
@@ -99,14 +96,8 @@ async def shop(engine: AsyncEngine, make_tenant: Any) -> AsyncIterator[Shop]:
         await issue_credit_note(conn, invoice=invoice.number, line=1, amount_micros=CREDIT_NET, reason="outage")
     slug = books.tenant.slug
 
-    async def key(role: str, scope: str = "isp", tenant: str = slug, reseller: str | None = None) -> str:
-        made = await apikeys.create_api_key(
-            engine, name=f"{scope}-{role}", scope=scope, role=role, tenant=tenant, reseller=reseller, actor="test"
-        )
-        return made.token
-
-    app = create_app(engine, box=books.box)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bureau.test") as client:
+    key = key_maker(engine, slug)
+    async with served(engine, books.box) as client:
         yield Shop(
             books,
             isp=Api(client, await key("admin")),

@@ -14,17 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bureau.app import create_app
 from bureau.graphql.permissions import CanHandleMoney, IsIspAdmin
 from bureau.platform.subscribers import resellers
 from bureau.platform.vouchers.tables import voucher_attempts
-from bureau.tenants import apikeys
-from tests.integration.graphql.conftest import Api
+from tests.integration.graphql.conftest import Api, key_maker, served
 from tests.integration.platform.billing.conftest import Books, make_books
 
 DOLLAR = 1_000_000
@@ -76,14 +73,8 @@ async def shop(engine: AsyncEngine, make_tenant: Any) -> AsyncIterator[Shop]:
         await resellers.allow_plan(conn, "north", "box-monthly")
     slug = books.tenant.slug
 
-    async def key(role: str, scope: str = "isp", tenant: str = slug, reseller: str | None = None) -> str:
-        made = await apikeys.create_api_key(
-            engine, name=f"{scope}-{role}", scope=scope, role=role, tenant=tenant, reseller=reseller, actor="test"
-        )
-        return made.token
-
-    app = create_app(engine, box=books.box)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bureau.test") as client:
+    key = key_maker(engine, slug)
+    async with served(engine, books.box) as client:
         yield Shop(
             books,
             isp=Api(client, await key("admin")),
