@@ -39,6 +39,7 @@ class CreditNote:
 class IssuedCreditNote:
     credit_note: CreditNote
     invoice: Invoice = strawberry.field(description="The invoice as it stands now.")
+    replayed: bool = strawberry.field(description="True when this key was already used: the first note.")
 
 
 @strawberry.type
@@ -62,6 +63,7 @@ class PaymentAllocation:
     invoice: Invoice = strawberry.field(description="The invoice as it stands now (open is less).")
     amount: Money
     commission: Money = strawberry.field(description="Resellers' commission posted on this share.")
+    replayed: bool = strawberry.field(description="True when this key was already used: the first allocation.")
 
     @classmethod
     def of(cls, made: allocation.Allocated) -> PaymentAllocation:
@@ -71,6 +73,7 @@ class PaymentAllocation:
             invoice=Invoice.of(made.invoice),
             amount=Money.of(made.amount_micros, currency),
             commission=Money.of(made.commission_micros, currency),
+            replayed=made.replayed,
         )
 
 

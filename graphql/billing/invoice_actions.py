@@ -102,6 +102,9 @@ class IssueCreditNoteInput:
     line: int = strawberry.field(description="The line's position on the invoice, from 1.")
     amount_micros: BigInt = strawberry.field(description="The net to take back; its tax follows in proportion.")
     reason: str
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Optional; a retry with the same key and figures answers the first result."
+    )
 
 
 @strawberry.input
@@ -109,6 +112,9 @@ class AllocatePaymentInput:
     payment: strawberry.ID
     invoice: str = strawberry.field(description="An open invoice of the payment's customer.")
     amount_micros: BigInt = strawberry.field(description="At most the payment's unallocated and the invoice's open.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Optional; a retry with the same key and figures answers the first result."
+    )
 
 
 @strawberry.input
@@ -153,12 +159,19 @@ class InvoiceActionMutations:
             async with info.context.unit() as conn:
                 await _visible_invoice(info, conn, input.invoice)
                 note = await credits.issue_credit_note(
-                    conn, invoice=input.invoice, line=input.line, amount_micros=input.amount_micros, reason=input.reason
+                    conn,
+                    invoice=input.invoice,
+                    line=input.line,
+                    amount_micros=input.amount_micros,
+                    reason=input.reason,
+                    idempotency_key=input.idempotency_key,
                 )
                 after = await get_invoice(conn, input.invoice)
         except EXPECTED as exc:
             return _invalid(exc)
-        return IssuedCreditNote(credit_note=CreditNoteType.of(note, after.currency), invoice=Invoice.of(after))
+        return IssuedCreditNote(
+            credit_note=CreditNoteType.of(note, after.currency), invoice=Invoice.of(after), replayed=note.replayed
+        )
 
     @strawberry.mutation(
         permission_classes=[IsIspFinance],
@@ -188,7 +201,11 @@ class InvoiceActionMutations:
                 paid = await _visible_payment(info, conn, input.payment)
                 await _visible_invoice(info, conn, input.invoice)
                 made = await allocation.allocate_payment(
-                    conn, payment_id=paid.id, invoice=input.invoice, amount_micros=input.amount_micros
+                    conn,
+                    payment_id=paid.id,
+                    invoice=input.invoice,
+                    amount_micros=input.amount_micros,
+                    idempotency_key=input.idempotency_key,
                 )
         except EXPECTED as exc:
             return _refused(exc)

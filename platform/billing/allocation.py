@@ -21,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bureau.platform.money import format_amount, round_to_minor
 
 from ..audit import log as audit
+from ..ledger.tables import journal_entries, postings
 from ..subscribers.customers import get_customer
 from . import dunning
+from .credits import checked_key
 from .errors import InvalidPayment
 from .invoices import Invoice, get_invoice
 from .payments import NotAvailable, Payment, get_payment, post_commission
@@ -35,6 +37,7 @@ class Allocated:
     invoice: Invoice  # likewise
     amount_micros: int
     commission_micros: int
+    replayed: bool = False  # True: the key was used before, and this is that allocation (as things stand now)
 
 
 def checked_amount(amount_micros: object, currency: str) -> int:
@@ -48,13 +51,21 @@ def checked_amount(amount_micros: object, currency: str) -> int:
     return amount_micros
 
 
-async def allocate_payment(conn: AsyncConnection, *, payment_id: int, invoice: str, amount_micros: int) -> Allocated:
-    """Allocate `amount_micros` of payment `payment_id`'s unallocated money to `invoice`."""
+async def allocate_payment(
+    conn: AsyncConnection, *, payment_id: int, invoice: str, amount_micros: int, idempotency_key: str | None = None
+) -> Allocated:
+    """Allocate `amount_micros` of payment `payment_id`'s unallocated money to `invoice`.
+    With a key, a retry with the same figures returns the first allocation (replayed)."""
+    key = checked_key(idempotency_key)
     found = await get_payment(conn, payment_id)
     owner = await get_customer(conn, found.customer, for_update=True)  # the lock order of record_payment
     paid = await get_payment(conn, payment_id, for_update=True)
     target = await get_invoice(conn, invoice, for_update=True)
     amount = checked_amount(amount_micros, target.currency)
+    if key is not None:
+        first = await _replay(conn, key, paid.id, target, amount)
+        if first is not None:
+            return first
     if paid.kind != "payment":
         raise InvalidPayment(
             f"payment {payment_id} is a prepaid top-up: it loaded the prepaid balance and is not allocated to invoices"
@@ -86,7 +97,9 @@ async def allocate_payment(conn: AsyncConnection, *, payment_id: int, invoice: s
         ).scalar_one()
     )
     await conn.execute(
-        insert(payment_allocations).values(payment_id=paid.id, invoice_id=target.id, amount_micros=amount)
+        insert(payment_allocations).values(
+            payment_id=paid.id, invoice_id=target.id, amount_micros=amount, idempotency_key=key
+        )
     )
     await conn.execute(
         update(invoices).where(invoices.c.id == target.id).values(paid_micros=invoices.c.paid_micros + amount)
@@ -107,3 +120,38 @@ async def allocate_payment(conn: AsyncConnection, *, payment_id: int, invoice: s
     )
     await dunning.review_customer(conn, owner.id, datetime.now(UTC).date(), escalate=False)
     return Allocated(await get_payment(conn, paid.id), await get_invoice(conn, invoice), amount, commission)
+
+
+async def _replay(conn: AsyncConnection, key: str, payment_id: int, target: Invoice, amount: int) -> Allocated | None:
+    """The allocation made with `key` before (None: none), refused if its figures differ."""
+    first = (
+        await conn.execute(select(payment_allocations).where(payment_allocations.c.idempotency_key == key))
+    ).first()
+    if first is None:
+        return None
+    if (first.payment_id, first.invoice_id, first.amount_micros) != (payment_id, target.id, amount):
+        raise InvalidPayment(
+            f"allocation key {key!r} was already used for another allocation (payment, invoice or amount differ); "
+            "use a new key for a new allocation"
+        )
+    # Its act number among the pair's allocations names its commission entries (post_commission's `part`).
+    acts = (
+        await conn.execute(
+            select(func.count()).where(
+                payment_allocations.c.payment_id == payment_id,
+                payment_allocations.c.invoice_id == target.id,
+                payment_allocations.c.id <= first.id,
+            )
+        )
+    ).scalar_one()
+    pattern = rf"^commission:{payment_id}:{target.id}:[0-9]+:allocation-{acts}$"
+    commission = (
+        await conn.execute(
+            select(func.coalesce(func.sum(postings.c.amount), 0))
+            .join(journal_entries, journal_entries.c.id == postings.c.entry_id)
+            .where(journal_entries.c.idempotency_key.regexp_match(pattern), postings.c.amount > 0)
+        )
+    ).scalar_one()
+    return Allocated(
+        await get_payment(conn, payment_id), await get_invoice(conn, target.number), amount, int(commission), True
+    )

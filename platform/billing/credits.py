@@ -49,6 +49,7 @@ class CreditNote:
     tax_micros: int
     gross_micros: int
     entry_id: int
+    replayed: bool = False  # True: the key was used before, and this is that note
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +78,44 @@ def _minor_amount(amount: object, currency: str, what: str) -> int:
     return amount
 
 
+def checked_key(key: object) -> str | None:
+    """A caller's idempotency key (None: none given), or InvalidCredit saying why not."""
+    if key is None:
+        return None
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH - 20:
+        raise InvalidCredit(f"an idempotency key is 1 to {MAX_KEY_LENGTH - 20} characters, got {key!r}")
+    return key
+
+
 async def issue_credit_note(
-    conn: AsyncConnection, *, invoice: str, line: int, amount_micros: int, reason: str
+    conn: AsyncConnection,
+    *,
+    invoice: str,
+    line: int,
+    amount_micros: int,
+    reason: str,
+    idempotency_key: str | None = None,
 ) -> CreditNote:
-    """Credit `amount_micros` of the net of line `line` (1-based) of `invoice`."""
+    """Credit `amount_micros` of the net of line `line` (1-based) of `invoice`. With a key,
+    a retry with the same figures returns the first note (replayed) and credits nothing."""
     why = _reason(reason)
+    key = checked_key(idempotency_key)
     found = await get_invoice(conn, invoice, for_update=True)
     amount = _minor_amount(amount_micros, found.currency, "a credit note's amount")
     if amount < 0:
         raise InvalidCredit("a credit note's amount is the net to take back, a positive amount")
+    if key is not None:
+        first = (await conn.execute(select(credit_notes).where(credit_notes.c.idempotency_key == key))).first()
+        if first is not None:
+            if (first.invoice_id, first.line_position, first.net_micros, first.reason) != (found.id, line, amount, why):
+                raise InvalidCredit(
+                    f"credit note key {key!r} was already used for another credit note (invoice, line, amount or "
+                    "reason differ); use a new key for a new credit note"
+                )
+            return CreditNote(
+                first.id, first.number, invoice, line, first.reason, first.net_micros, first.tax_micros,
+                first.gross_micros, first.entry_id, replayed=True,
+            )  # fmt: skip
     row = (
         await conn.execute(
             select(invoice_lines).where(invoice_lines.c.invoice_id == found.id, invoice_lines.c.position == line)
@@ -149,6 +179,7 @@ async def issue_credit_note(
                 tax_micros=tax,
                 gross_micros=gross,
                 entry_id=posted.id,
+                idempotency_key=key,
             )
             .returning(credit_notes.c.id)
         )

@@ -134,6 +134,7 @@ credit_notes = Table(
     Column("tax_micros", BigInteger, nullable=False),
     Column("gross_micros", BigInteger, nullable=False),
     Column("entry_id", BigInteger, nullable=False),
+    Column("idempotency_key", Text, unique=True),  # t0013: the caller's, when given
     created_at(),
     Index("ix_credit_notes_invoice_id", "invoice_id"),
 )
@@ -163,6 +164,7 @@ payment_allocations = Table(
     Column("payment_id", BigInteger, ForeignKey("payments.id"), nullable=False),
     Column("invoice_id", BigInteger, ForeignKey("invoices.id"), nullable=False),
     Column("amount_micros", BigInteger, nullable=False),
+    Column("idempotency_key", Text, unique=True),  # t0013: an allocation by hand, when the caller gave one
     created_at(),
     Index("ix_payment_allocations_invoice_id", "invoice_id"),
     Index("ix_payment_allocations_payment_id", "payment_id"),

@@ -156,3 +156,47 @@ def test_pdf_link_tokens_bind_tenant_invoice_and_expiry() -> None:
     assert links.link_key(SecretBox(SecretBox.generate_key())) != key
     for junk in ("", "7", "7.1.x", "07.1." + "A" * 43, token + "A", "x" * 500):
         assert links.check_token(key, "INV-000001", junk, now=now) is None
+
+
+async def test_a_credit_note_and_an_allocation_retried_with_their_key_happen_once(
+    books: Books, assert_ledger_sound: Any
+) -> None:
+    realm = f"visp-{books.tenant.slug.rpartition('_')[2]}.example"
+    async with books.unit() as conn:
+        await resellers.create_reseller(conn, code="visp", name="VISP", commission_bp=1000, realms=(realm,))
+        await resellers.allow_plan(conn, "visp", "dsl-10")
+    nora = await books.customer("nora", "dsl-10", "2026-09-01T00:00:00", reseller="visp", realm=realm)
+    await bill_run(books.unit, parse_period("2026-09"), now=NOW)  # 47.24
+    await bill_run(books.unit, parse_period("2026-10"), now=NOW)  # 31.49
+    async with books.unit() as conn:
+        paid = await record_payment(
+            conn, customer=nora.number, amount_micros=60 * DOLLAR, method="cash", idempotency_key="n1",
+            invoice_numbers=["INV-000001"],
+        )  # fmt: skip
+        given = {"invoice": "INV-000002", "line": 1, "amount_micros": 5 * DOLLAR, "reason": "outage"}
+        note = await issue_credit_note(conn, **given, idempotency_key="cn-1")  # type: ignore[arg-type]
+        again = await issue_credit_note(conn, **given, idempotency_key="cn-1")  # type: ignore[arg-type]
+        with pytest.raises(InvalidCredit, match="already used"):
+            await issue_credit_note(conn, **given | {"amount_micros": DOLLAR}, idempotency_key="cn-1")  # type: ignore[arg-type]
+        part = await allocate_payment(conn, payment_id=paid.id, invoice="INV-000002", amount_micros=3 * DOLLAR,
+                                      idempotency_key="al-1")  # fmt: skip
+        retry = await allocate_payment(conn, payment_id=paid.id, invoice="INV-000002", amount_micros=3 * DOLLAR,
+                                       idempotency_key="al-1")  # fmt: skip
+        with pytest.raises(InvalidPayment, match="already used"):
+            await allocate_payment(conn, payment_id=paid.id, invoice="INV-000002", amount_micros=DOLLAR,
+                                   idempotency_key="al-1")  # fmt: skip
+        invoice = await get_invoice(conn, "INV-000002")
+        left = await get_payment(conn, paid.id)
+        earned = (await query_account(conn, (await find_entity(conn, "visp")).id, "2300")).balance
+    assert (again.replayed, again.number, again.gross_micros) == (True, note.number, note.gross_micros)
+    assert invoice.credited_micros == note.gross_micros, "credited once"
+    assert (retry.replayed, retry.amount_micros, retry.commission_micros) == (
+        True,
+        part.amount_micros,
+        part.commission_micros,
+    )
+    assert part.commission_micros > 0
+    assert invoice.paid_micros == 3 * DOLLAR and left.unallocated_micros == 60 * DOLLAR - 47_240_000 - 3 * DOLLAR
+    commission_on_first = 4_499_000  # 10 % of INV-000001's net 44.99
+    assert earned == commission_on_first + part.commission_micros, "commission posted once"
+    await assert_ledger_sound(books.tenant)
