@@ -82,3 +82,13 @@ class IsIspStaff(BasePermission):
     def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
         principal = _context(info).principal
         return principal is not None and principal.scope is Scope.ISP
+
+
+class IsIspFinance(BasePermission):
+    """Voids: an ISP key with the admin or finance role (never a reseller key)."""
+
+    message = "this needs an ISP key with the admin or finance role (Authorization: Bearer <key>)"
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        principal = _context(info).principal
+        return principal is not None and principal.scope is Scope.ISP and principal.role in (Role.ADMIN, Role.FINANCE)

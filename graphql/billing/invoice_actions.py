@@ -10,21 +10,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncConnection
-from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from bureau.platform.billing import allocation, credits, links, payments, refunds, voids
 from bureau.platform.billing.errors import InvoiceNotFound
-from bureau.platform.billing.invoices import Invoice as DomainInvoice
 from bureau.platform.billing.invoices import get_invoice
 from bureau.platform.ledger.entities import isp_entity
-from bureau.platform.subscribers.customers import get_customer
-from bureau.tenants.apikeys import Role, Scope
 
 from ..errors import EXPECTED, FieldError, InsufficientFunds, NotFound, ValidationError, refusal
-from ..permissions import CanHandleMoney, InTenant
+from ..permissions import CanHandleMoney, InTenant, IsIspFinance
 from ..scalars import BigInt
+from ..scope import visible_invoice, visible_payment
 from .action_types import CreditNote as CreditNoteType
 from .action_types import InvoicePdfLink, InvoiceVoid, IssuedCreditNote, PaymentAllocation, Refund
 from .types import Invoice
@@ -39,6 +35,7 @@ RefundPaymentResult = Annotated[
     Refund | NotFound | ValidationError | InsufficientFunds, strawberry.union("RefundPaymentResult")
 ]
 
+
 # Which input field a platform refusal is about, by what its message names (first match).
 _FIELDS = (
     ("key", "idempotencyKey"),
@@ -47,16 +44,6 @@ _FIELDS = (
     ("is not an invoice of", "invoice"),
     ("prepaid top-up", "payment"),
 )
-
-
-class IsIspFinance(BasePermission):
-    """Voids: an ISP key with the admin or finance role (never a reseller key)."""
-
-    message = "this needs an ISP key with the admin or finance role (Authorization: Bearer <key>)"
-
-    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
-        principal = info.context.principal
-        return principal is not None and principal.scope is Scope.ISP and principal.role in (Role.ADMIN, Role.FINANCE)
 
 
 def _invalid(exc: Exception) -> NotFound | ValidationError:
@@ -70,30 +57,6 @@ def _refused(exc: Exception) -> NotFound | ValidationError | InsufficientFunds:
     if isinstance(exc, payments.NotAvailable):
         return InsufficientFunds(message=str(exc), available_micros=BigInt(exc.available_micros))
     return _invalid(exc)
-
-
-def _payment_id(value: str) -> int:
-    if not value.isdigit() or len(value) > 18:
-        raise payments.PaymentNotFound(f"no payment has id {value}")
-    return int(value)
-
-
-async def _visible_invoice(info: Info[Any, Any], conn: AsyncConnection, number: str) -> DomainInvoice:
-    """Invoice `number` if the caller may see it; else the InvoiceNotFound of a missing one."""
-    found = await get_invoice(conn, number)
-    allowed = await info.context.resellers(conn)
-    if allowed is not None and found.reseller_id not in allowed:
-        raise InvoiceNotFound(f"no invoice has number {number!r}")
-    return found
-
-
-async def _visible_payment(info: Info[Any, Any], conn: AsyncConnection, ref: str) -> payments.Payment:
-    """Payment `ref` (its id) if the caller may see its customer; else PaymentNotFound."""
-    found = await payments.get_payment(conn, _payment_id(ref))
-    allowed = await info.context.resellers(conn)
-    if allowed is not None and (await get_customer(conn, found.customer)).reseller_id not in allowed:
-        raise payments.PaymentNotFound(f"no payment has id {ref}")
-    return found
 
 
 @strawberry.input
@@ -138,7 +101,7 @@ class InvoiceActionQueries:
         key = links.link_key(info.context.box)
         async with info.context.unit() as conn:
             try:
-                found = await _visible_invoice(info, conn, number)
+                found = await visible_invoice(info, conn, number)
             except InvoiceNotFound as exc:
                 return NotFound(message=str(exc))
         tenant = info.context.caller.tenant
@@ -157,7 +120,7 @@ class InvoiceActionMutations:
     async def issue_credit_note(self, info: Info[Any, Any], input: IssueCreditNoteInput) -> CreditNoteResult:
         try:
             async with info.context.unit() as conn:
-                await _visible_invoice(info, conn, input.invoice)
+                await visible_invoice(info, conn, input.invoice)
                 note = await credits.issue_credit_note(
                     conn,
                     invoice=input.invoice,
@@ -181,7 +144,7 @@ class InvoiceActionMutations:
     async def void_invoice(self, info: Info[Any, Any], number: str, reason: str) -> VoidInvoiceResult:
         try:
             async with info.context.unit() as conn:
-                await _visible_invoice(info, conn, number)
+                await visible_invoice(info, conn, number)
                 void = await voids.void_invoice(conn, invoice=number, reason=reason)
         except InvoiceNotFound as exc:
             return NotFound(message=str(exc))
@@ -198,8 +161,8 @@ class InvoiceActionMutations:
     async def allocate_payment(self, info: Info[Any, Any], input: AllocatePaymentInput) -> AllocatePaymentResult:
         try:
             async with info.context.unit() as conn:
-                paid = await _visible_payment(info, conn, input.payment)
-                await _visible_invoice(info, conn, input.invoice)
+                paid = await visible_payment(info, conn, input.payment)
+                await visible_invoice(info, conn, input.invoice)
                 made = await allocation.allocate_payment(
                     conn,
                     payment_id=paid.id,
@@ -219,7 +182,7 @@ class InvoiceActionMutations:
     async def refund_payment(self, info: Info[Any, Any], input: RefundPaymentInput) -> RefundPaymentResult:
         try:
             async with info.context.unit() as conn:
-                paid = await _visible_payment(info, conn, input.payment)
+                paid = await visible_payment(info, conn, input.payment)
                 refund = await refunds.refund_payment(
                     conn,
                     payment_id=paid.id,

@@ -16,7 +16,7 @@ from ..context import Refused
 from ..errors import NotFound
 from ..pagination import DEFAULT_PAGE, Connection, after_key, connection, page_size
 from ..permissions import InTenant
-from ..scope import visible_customer
+from ..scope import visible_customer, visible_invoice
 from .types import Invoice
 
 InvoiceResult = Annotated[Invoice | NotFound, strawberry.union("InvoiceResult")]
@@ -62,10 +62,7 @@ class BillingQueries:
     async def invoice(self, info: Info[Any, Any], number: str) -> InvoiceResult:
         async with info.context.unit() as conn:
             try:
-                found = await domain.get_invoice(conn, number)
-                allowed = await info.context.resellers(conn)
-                if allowed is not None and found.reseller_id not in allowed:
-                    raise InvoiceNotFound(f"no invoice has number {number!r}")
+                found = await visible_invoice(info, conn, number)
             except InvoiceNotFound as exc:
                 return NotFound(message=str(exc))
         return Invoice.of(found)
