@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import platform
 import random
@@ -51,6 +53,8 @@ PAGE = """query($after: String) { customers(first: 100, after: $after) { edges {
 DETAIL = """query($ref: String!) { customer(ref: $ref) { ... on Customer {
   number name email prepaid accounts { code balance formatted } services { id login state plan }
   lastInvoice { number status total { formatted } open { formatted } } } } }"""
+MAX_CONNECTIONS = 256
+REQUEST_TIMEOUT_S = 30.0
 TARGETS_MS = {"page": 50.0, "detail": 15.0}
 START_TIMEOUT_S = 60
 
@@ -81,13 +85,14 @@ async def _prepare(url: str, subscribers: int, period: str) -> tuple[str, list[t
         await engine.dispose()
 
 
-def _serve(url: str, port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+def _serve(url: str, port: int, data_dir: Path, workers: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUREAU_")}
     env |= {
         "BUREAU_DATABASE_URL": url,
         "BUREAU_HTTP_PORT": str(port),
         "BUREAU_DATA_DIR": str(data_dir),
         "BUREAU_LOG_LEVEL": "warning",
+        "BUREAU_HTTP_WORKERS": str(workers),
     }
     return subprocess.Popen([sys.executable, "-m", "bureau", "serve"], env=env, stdout=subprocess.DEVNULL)
 
@@ -105,42 +110,158 @@ async def _wait_up(port: int) -> None:
     raise SystemExit("bureau serve did not answer /healthz in time")
 
 
+class _Client:
+    """A lean HTTP/1.1 client over keep-alive connections: the load generator shares the
+    two cores with the server and PostgreSQL, so it builds each request's bytes once and
+    reads only the status line, Content-Length and body of each answer."""
+
+    def __init__(self, port: int, token: str, connections: int = MAX_CONNECTIONS) -> None:
+        self.port = port
+        self.head = (
+            f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Type: application/json\r\n"
+        ).encode()
+        self.idle: asyncio.LifoQueue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.LifoQueue()
+        self.opened = 0
+        self.limit = connections
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        """A connection, and whether it was used before (the server may have closed it)."""
+        if self.idle.empty() and self.opened < self.limit:
+            self.opened += 1
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            return reader, writer, False
+        reader, writer = await self.idle.get()
+        return reader, writer, True
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        request = self.head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+        while True:
+            reader, writer, reused = await self._connection()
+            try:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                writer.close()
+                self.opened -= 1
+                # an idle connection the server closed (uvicorn's keep-alive is 5 s), and
+                # nothing of an answer came: send again on another, as browsers do
+                if reused and not getattr(exc, "partial", b""):
+                    continue
+                raise
+            except BaseException:
+                writer.close()
+                self.opened -= 1
+                raise
+            break
+        try:
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            answer = await reader.readexactly(length)
+        except BaseException:
+            writer.close()
+            self.opened -= 1
+            raise
+        self.idle.put_nowait((reader, writer))
+        return status, answer
+
+    async def close(self) -> None:
+        while not self.idle.empty():
+            _, writer = self.idle.get_nowait()
+            writer.close()
+
+
 async def _load(
     port: int, token: str, query: str, variables: Any, rate: float, seconds: float
 ) -> tuple[list[float], int, float]:
     """Latencies (ms) of the requests sent at `rate` per second for `seconds`, the errors,
-    and the rate achieved."""
+    and the rate achieved. A request's time runs from when it was due, so time spent
+    waiting for a free connection counts."""
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
+    client = _Client(port, token)
 
-        async def one() -> None:
-            nonlocal errors
-            began = time.perf_counter()
-            try:
-                answer = await client.post("/graphql", json={"query": query, "variables": variables()}, headers=headers)
-                body = answer.json()
-                if answer.status_code != 200 or "errors" in body:
-                    errors += 1
-                    return
-            except (httpx.HTTPError, ValueError):  # no answer, or not JSON (a 500 page)
-                errors += 1
-                return
-            latencies.append((time.perf_counter() - began) * 1000)
+    async def one(due: float, body: bytes) -> None:
+        nonlocal errors
+        try:
+            status, answer = await asyncio.wait_for(client.post(body), REQUEST_TIMEOUT_S)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+            errors += 1
+            return
+        if status != 200 or (b'"errors"' in answer and "errors" in json.loads(answer)):
+            errors += 1
+            return
+        latencies.append((time.perf_counter() - due) * 1000)
 
-        tasks = []
-        start = time.perf_counter()
-        count = int(rate * seconds)
-        for n in range(count):
-            delay = start + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one()))
-        await asyncio.gather(*tasks)
-        achieved = count / (time.perf_counter() - start)
+    tasks = []
+    start = time.perf_counter()
+    count = int(rate * seconds)
+    for n in range(count):
+        due = start + n / rate
+        body = json.dumps({"query": query, "variables": variables()}).encode()
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due, body)))
+    await asyncio.gather(*tasks)
+    achieved = count / (time.perf_counter() - start)
+    await client.close()
     return latencies, errors, achieved
+
+
+def _descendants(pid: int) -> set[int]:
+    found = {pid}
+    with contextlib.suppress(FileNotFoundError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found |= _descendants(int(child))
+    return found
+
+
+def _postgres() -> set[int]:
+    """Every PostgreSQL process on the machine (an idle local service adds next to nothing)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                found.add(int(entry.name))
+    return found
+
+
+def _cpu(pids: set[int]) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each process still running."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+class _CpuMeter:
+    """CPU used by the server's processes, PostgreSQL's and this client between start and
+    stop: where each request's cost goes, and how much of the two cores it takes."""
+
+    def __init__(self, server: int) -> None:
+        self.server = server
+
+    def start(self) -> None:
+        self.began = time.perf_counter()
+        self.before = (_cpu(_descendants(self.server)), _cpu(_postgres()), time.process_time())
+
+    def stop(self) -> tuple[float, float, float, float]:
+        """CPU seconds of the server, PostgreSQL and the client, and the seconds elapsed."""
+        server, postgres = _cpu(_descendants(self.server)), _cpu(_postgres())
+        return (
+            sum(v - self.before[0].get(p, 0.0) for p, v in server.items()),
+            sum(v - self.before[1].get(p, 0.0) for p, v in postgres.items()),
+            time.process_time() - self.before[2],
+            time.perf_counter() - self.began,
+        )
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -154,16 +275,21 @@ async def bench(url: str, args: argparse.Namespace) -> bool:
     port = _free_port()
     good = True
     with tempfile.TemporaryDirectory(prefix="bureau-gql-") as data_dir:
-        server = _serve(url, port, Path(data_dir))
+        server = _serve(url, port, Path(data_dir), args.workers)
         try:
             await _wait_up(port)
             cases = {
                 "page": (PAGE, lambda: {"after": cursor("customer", random.choice(ids) - 1)}),
                 "detail": (DETAIL, lambda: {"ref": random.choice(numbers)}),
             }
+            meter = _CpuMeter(server.pid)
             for name, (query, variables) in cases.items():
+                if name not in args.queries:
+                    continue
                 await _load(port, token, query, variables, args.rate, min(args.seconds, 3.0))  # warm-up
+                meter.start()
                 latencies, errors, achieved = await _load(port, token, query, variables, args.rate, args.seconds)
+                *used, elapsed = meter.stop()
                 p50, p95, p99 = (_percentile(latencies, p) for p in (50, 95, 99))
                 met = p95 <= TARGETS_MS[name] and errors == 0
                 good = good and errors == 0
@@ -171,6 +297,13 @@ async def bench(url: str, args: argparse.Namespace) -> bool:
                     f"{name:7} {len(latencies):,} answered at {achieved:.0f}/s offered {args.rate:.0f}/s: "
                     f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, {errors} errors; "
                     f"target p95 <= {TARGETS_MS[name]:.0f} ms {'met' if met else 'NOT met'}"
+                )
+                sent = max(len(latencies) + errors, 1)
+                server_ms, postgres_ms, client_ms = (1000 * u / sent for u in used)
+                print(
+                    f"        CPU per request: server {server_ms:.2f} ms, PostgreSQL {postgres_ms:.2f} ms,"
+                    f" client {client_ms:.2f} ms; cores busy: {sum(used) / elapsed:.2f}"
+                    f" (server {used[0] / elapsed:.2f})"
                 )
         finally:
             server.terminate()
@@ -183,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subscribers", type=int, default=100_000, help="subscribers in the tenant (100,000)")
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second offered (200)")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of load per query (20)")
+    parser.add_argument("--workers", type=int, default=1, help="`bureau serve --workers`: HTTP processes (1)")
+    parser.add_argument(
+        "--queries", type=lambda v: v.split(","), default=["page", "detail"], help="which, of page,detail (both)"
+    )
     parser.add_argument("--period", default=DEFAULT_PERIOD, help=f"the month billed ({DEFAULT_PERIOD})")
     args = parser.parse_args(argv)
     print(f"machine: {machine()}; Python {platform.python_version()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -16,7 +17,10 @@ import bureau
 from bureau.graphql.app import graphql_routes
 from bureau.graphql.billing.invoice_links import invoice_pdf_route
 from bureau.graphql.context import Disconnect
+from bureau.platform.crypto.keys import secret_box
 from bureau.platform.crypto.secretbox import SecretBox
+from bureau.platform.db.engine import create_engine
+from bureau.platform.settings import SettingsError, load_settings
 from bureau.radius_proxy.admin import SessionNotLive, disconnect_session
 from bureau.tenants.events import ChangeFeed
 from bureau.tenants.routing import TenantRef
@@ -60,6 +64,7 @@ def create_app(
     metrics_sources: Sequence[Callable[[], str]] = (),
     introspection: bool = True,
     box: SecretBox | None = None,
+    owns_engine: bool = False,
 ) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -67,9 +72,27 @@ def create_app(
         app.state.metrics = list(metrics_sources)
         yield
         await changes.close()
+        if owns_engine:
+            await engine.dispose()
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics), invoice_pdf_route(engine, box)]
     disconnect = _disconnector(engine, box) if box is not None else None
     changes = ChangeFeed(engine)  # connects at the first subscription
     routes.extend(graphql_routes(engine, introspection=introspection, box=box, disconnect=disconnect, changes=changes))
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def from_environment() -> Starlette:
+    """The app of one process of `bureau serve --workers N`, which uvicorn's supervisor
+    starts by this name: its settings come from the environment the parent set, with the
+    database URL the parent resolved (the embedded database's is known only at run time)."""
+    settings = load_settings()
+    if settings.database_url is None:
+        raise SettingsError("BUREAU_DATABASE_URL must be set for an HTTP worker process")
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app(
+        create_engine(settings.database_url),
+        introspection=settings.graphql_introspection,
+        box=secret_box(settings),
+        owns_engine=True,
+    )

@@ -68,6 +68,14 @@ class Context:
             raise Refused("an operator key administers tenants; use a key of the tenant for its data")
         return tenant
 
+    @property
+    def currency(self) -> str:
+        """The caller's tenant's currency, known from its key: what every amount shown is in."""
+        currency = self.caller.currency
+        if currency is None:
+            raise Refused("an operator key administers tenants; use a key of the tenant for its data")
+        return currency
+
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncConnection]:
         """A unit of work in the caller's tenant (isp and reseller keys only)."""

@@ -9,7 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from bureau.platform.billing.invoices import Invoice, latest_invoices, lines_of
 from bureau.platform.invoicing.document import InvoiceLine
-from bureau.platform.ledger.entities import AccountBalance, list_accounts_of
+from bureau.platform.ledger.entities import AccountBalance, list_accounts_of, main_balances_of
 from bureau.platform.subscribers.services import Service, services_of
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ class Loaders:
     def __init__(self, context: Context) -> None:
         self._context = context
         self.accounts = DataLoader[int, list[AccountBalance]](self._accounts)
+        self.main_balance = DataLoader[int, AccountBalance | None](self._main_balance)
         self.services = DataLoader[int, list[Service]](self._services)
         self.last_invoice = DataLoader[int, Invoice | None](self._last_invoice)
         self.invoice_lines = DataLoader[int, list[InvoiceLine]](self._invoice_lines)
@@ -52,6 +53,11 @@ class Loaders:
         async with self._context.unit() as conn:
             found = await list_accounts_of(conn, entity_ids)
         return [found.get(i, []) for i in entity_ids]
+
+    async def _main_balance(self, entity_ids: Sequence[int]) -> list[AccountBalance | None]:
+        async with self._context.unit() as conn:
+            found = await main_balances_of(conn, entity_ids)
+        return [found.get(i) for i in entity_ids]
 
     async def _services(self, customer_ids: Sequence[int]) -> list[list[Service]]:
         async with self._context.unit() as conn:

@@ -24,6 +24,7 @@ from .catalog.mutations import CatalogMutations
 from .catalog.queries import CatalogQueries
 from .customers.mutations import CustomerMutations
 from .customers.queries import CustomerQueries
+from .documents import CachedDocuments, DocumentCache
 from .errors import MaskUnexpected
 from .journal.mutations import JournalMutations
 from .journal.queries import JournalQueries
@@ -93,7 +94,9 @@ class Mutation(
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    documents = DocumentCache()
     extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: CachedDocuments(documents),
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

@@ -215,10 +215,15 @@ def format_amount(micros: int, currency: str, *, precise: bool = False) -> str:
     """ "10.00 USD"; with `precise`, every micro-unit digit that is not zero is kept."""
     _require_int(micros, "amount")
     exponent = currency_exponent(currency)
-    value = micros if precise else round_to_minor(micros, currency)
-    sign = "-" if value < 0 else ""
-    whole, frac = divmod(abs(value), MICROS_PER_UNIT)
-    digits = f"{frac:06d}"
-    digits = digits.rstrip("0").ljust(exponent, "0") if precise else digits[:exponent]
+    if not precise:  # the common case, kept short: a page of customers formats hundreds
+        minor = divide_half_even(micros, MICROS_PER_UNIT // 10**exponent)  # round_to_minor, in minor units
+        sign = "-" if minor < 0 else ""
+        if exponent == 0:
+            return f"{sign}{abs(minor)} {currency}"
+        whole, frac = divmod(abs(minor), 10**exponent)
+        return f"{sign}{whole}.{frac:0{exponent}d} {currency}"
+    sign = "-" if micros < 0 else ""
+    whole, frac = divmod(abs(micros), MICROS_PER_UNIT)
+    digits = f"{frac:06d}".rstrip("0").ljust(exponent, "0")
     number = f"{whole}.{digits}" if digits else str(whole)
     return f"{sign}{number} {currency}"

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir, description="a folder Bureau may write to")
     http_host: str = Field("127.0.0.1", description="an address to listen on, such as 127.0.0.1 or 0.0.0.0")
     http_port: Port = Field(8000, ge=1, le=65535, description="a port number from 1 to 65535")
+    http_workers: int = Field(
+        1, ge=1, le=64, description="how many processes `bureau serve` runs on the port, from 1 to 64"
+    )
     radius_host: str = Field("127.0.0.1", description="an address for the RADIUS listeners, such as 0.0.0.0")
     radius_auth_port: Port = Field(1812, ge=1, le=65535, description="a port number from 1 to 65535")
     radius_acct_port: Port = Field(1813, ge=1, le=65535, description="a port number from 1 to 65535")

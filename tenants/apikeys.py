@@ -23,9 +23,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bureau.platform.audit import log as audit
@@ -97,6 +98,7 @@ class Principal:
     role: Role
     tenant: routing.TenantRef | None  # None: operator
     reseller_id: int | None  # set for reseller keys
+    currency: str | None = None  # the tenant's (fixed when the tenant is made); None for operator keys
 
     @property
     def actor(self) -> str:
@@ -192,6 +194,7 @@ async def create_api_key(
     return NewKey(_key(row, found.slug if found else None), f"{PREFIX}_{key_id}_{secret}")
 
 
+@cache  # built once: a statement is immutable, and building one costs more than running it
 def _listing() -> Any:
     return select(api_keys, tenants.c.slug).outerjoin(tenants, tenants.c.id == api_keys.c.tenant_id)
 
@@ -221,6 +224,15 @@ async def revoke_api_key(engine: AsyncEngine, key_id: str, *, actor: str, tenant
     return _key(row, row.slug)
 
 
+@cache
+def _by_key_id() -> Any:
+    return (
+        select(api_keys, tenants.c.slug, tenants.c.status.label("tenant_status"), tenants.c.currency)
+        .outerjoin(tenants, tenants.c.id == api_keys.c.tenant_id)
+        .where(api_keys.c.key_id == bindparam("key_id"))
+    )
+
+
 async def authenticate(engine: AsyncEngine, token: object, *, now: datetime | None = None) -> Principal:
     """The principal of a bearer token; InvalidApiKey for anything else."""
     refused = InvalidApiKey("invalid or revoked API key")
@@ -228,13 +240,10 @@ async def authenticate(engine: AsyncEngine, token: object, *, now: datetime | No
     if match is None:
         raise refused
     async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                select(api_keys, tenants.c.slug, tenants.c.status.label("tenant_status"))
-                .outerjoin(tenants, tenants.c.id == api_keys.c.tenant_id)
-                .where(api_keys.c.key_id == match["key_id"])
-            )
-        ).first()
+        # each statement its own transaction: no BEGIN and ROLLBACK around a lookup that
+        # every request makes (two round trips of the three it would take)
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        row = (await conn.execute(_by_key_id(), {"key_id": match["key_id"]})).first()
         stored = row.secret_sha256 if row is not None else _UNUSED_DIGEST
         if not hmac.compare_digest(stored, _digest(match["secret"])) or row is None or row.revoked_at is not None:
             raise refused
@@ -243,9 +252,8 @@ async def authenticate(engine: AsyncEngine, token: object, *, now: datetime | No
         when = now or datetime.now(UTC)
         if row.last_used_at is None or row.last_used_at < when - TOUCH_EVERY:
             await conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=when))
-            await conn.commit()
     tenant = routing.TenantRef(row.tenant_id, row.slug) if row.tenant_id is not None else None
-    return Principal(row.key_id, row.name, Scope(row.scope), Role(row.role), tenant, row.reseller_id)
+    return Principal(row.key_id, row.name, Scope(row.scope), Role(row.role), tenant, row.reseller_id, row.currency)
 
 
 async def still_valid(engine: AsyncEngine, principal: Principal) -> bool:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Callable
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
+from uvicorn.supervisors import Multiprocess
 
 from bureau.app import create_app
 from bureau.demo import seed_demo
@@ -35,6 +37,10 @@ log = logging.getLogger("bureau")
 
 HostOpt = Annotated[str | None, typer.Option(help="Address to listen on [env BUREAU_HTTP_HOST; default 127.0.0.1].")]
 PortOpt = Annotated[int | None, typer.Option(help="HTTP port [env BUREAU_HTTP_PORT; default 8000].")]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(help="HTTP processes sharing the port, each using one core [env BUREAU_HTTP_WORKERS; default 1]."),
+]
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -49,9 +55,9 @@ def _configure_logging(settings: Settings) -> None:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-def _settings(host: str | None, port: int | None) -> Settings:
-    overrides = {k: v for k, v in {"http_host": host, "http_port": port}.items() if v is not None}
-    return load_settings(**overrides)
+def _settings(host: str | None, port: int | None, workers: int | None = None) -> Settings:
+    given = {"http_host": host, "http_port": port, "http_workers": workers}
+    return load_settings(**{k: v for k, v in given.items() if v is not None})
 
 
 def up(
@@ -76,14 +82,17 @@ def up(
         out.print("Bureau stopped")
 
 
-def serve(host: HostOpt = None, port: PortOpt = None) -> None:
+def serve(host: HostOpt = None, port: PortOpt = None, workers: WorkersOpt = None) -> None:
     """Serve HTTP only (scale-out web process); the database must already be migrated."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        settings = _settings(host, port)
+        settings = _settings(host, port, workers)
         _configure_logging(settings)
         with database_url(settings) as url:
-            asyncio.run(_serve_http(create_engine(url), settings))
+            if settings.http_workers > 1:
+                _serve_processes(url, settings)
+            else:
+                asyncio.run(_serve_http(create_engine(url), settings))
     except EXPECTED as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -141,17 +150,39 @@ async def _serve_http(engine: AsyncEngine, settings: Settings, metrics: list[Cal
             introspection=settings.graphql_introspection,
             box=secret_box(settings),
         ),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level=settings.log_level,
-        lifespan="on",
-        ws="websockets-sansio",  # /graphql's subscriptions; not the deprecated websockets.legacy
+        **_uvicorn_options(settings),
     )
     out.print(f"Bureau is up: http://{settings.http_host}:{settings.http_port}/healthz  (Ctrl-C stops it)")
     try:
         await uvicorn.Server(config).serve()
     finally:
         await engine.dispose()
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.http_host,
+        "port": settings.http_port,
+        "log_level": settings.log_level,
+        "lifespan": "on",
+        "ws": "websockets-sansio",  # /graphql's subscriptions; not the deprecated websockets.legacy
+    }
+
+
+def _serve_processes(url: str, settings: Settings) -> None:
+    """`http_workers` processes accepting on one socket, under uvicorn's supervisor, which
+    restarts one that dies. The API is Python: one process keeps one core busy at most.
+    Each process starts from the environment (bureau.app.from_environment), so the
+    database URL, resolved only now for an embedded database, is put there first."""
+    os.environ["BUREAU_DATABASE_URL"] = url
+    config = uvicorn.Config(
+        "bureau.app:from_environment", factory=True, workers=settings.http_workers, **_uvicorn_options(settings)
+    )
+    out.print(
+        f"Bureau is up: http://{settings.http_host}:{settings.http_port}/healthz,"
+        f" {settings.http_workers} HTTP processes  (Ctrl-C stops it)"
+    )
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 async def _seal_forever(engine: AsyncEngine) -> None:

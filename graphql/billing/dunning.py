@@ -11,7 +11,6 @@ from strawberry.types import Info
 
 from bureau.platform.billing import dunning
 from bureau.platform.billing.dunning_policy import Action, Step
-from bureau.platform.ledger.entities import isp_entity
 from bureau.platform.subscribers.customers import get_customer
 from bureau.platform.subscribers.errors import NotFound as SubscriberNotFound
 
@@ -87,7 +86,7 @@ class DunningQueries:
         if not 1 <= limit <= dunning.MAX_LISTED:
             raise Refused(f"limit must be from 1 to {dunning.MAX_LISTED}")
         async with info.context.unit() as conn:
-            currency = (await isp_entity(conn)).currency
+            currency = info.context.currency
             cases = await dunning.open_cases(conn, datetime.now(UTC).date(), limit=limit)
         return [
             DunningCase(

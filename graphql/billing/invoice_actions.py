@@ -15,7 +15,6 @@ from strawberry.types import Info
 from bureau.platform.billing import allocation, credits, links, payments, refunds, voids
 from bureau.platform.billing.errors import InvoiceNotFound
 from bureau.platform.billing.invoices import get_invoice
-from bureau.platform.ledger.entities import isp_entity
 
 from ..errors import EXPECTED, FieldError, InsufficientFunds, NotFound, ValidationError, refusal
 from ..permissions import CanHandleMoney, InTenant, IsIspFinance
@@ -190,7 +189,7 @@ class InvoiceActionMutations:
                     reason=input.reason,
                     idempotency_key=input.idempotency_key,
                 )
-                currency = (await isp_entity(conn)).currency
+                currency = info.context.currency
         except EXPECTED as exc:
             return _refused(exc)
         return Refund.of(refund, currency)

@@ -9,7 +9,6 @@ import strawberry
 from strawberry.types import Info
 
 from bureau.platform.billing import payments
-from bureau.platform.ledger.entities import isp_entity
 
 from ..errors import EXPECTED, NotFound, ValidationError, refusal
 from ..permissions import CanHandleMoney
@@ -53,6 +52,6 @@ class BillingMutations:
                     reference=input.reference,
                     invoice_numbers=input.invoices,
                 )
-                return Payment.of(paid, (await isp_entity(conn)).currency)
+                return Payment.of(paid, info.context.currency)
         except EXPECTED as exc:
             return refusal(exc, given=input)

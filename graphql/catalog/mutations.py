@@ -13,7 +13,6 @@ from strawberry.types import Info
 from bureau.platform.catalog import classes, plans, taxes, versions
 from bureau.platform.catalog.components import DEFAULT_TAX_CLASS, MAX_COMPONENTS, PriceComponent
 from bureau.platform.catalog.errors import InvalidComponent
-from bureau.platform.ledger.entities import isp_entity
 from bureau.platform.rating import discounts, tariff
 from bureau.platform.rating.errors import RatingError
 from bureau.platform.rating.usage import Meter
@@ -249,7 +248,7 @@ class CatalogMutations:
                 made = await plans.create_plan(
                     conn, input.code, input.name, category=input.category, billing=input.billing, status=input.status
                 )
-                return Plan.of(made, None, (await isp_entity(conn)).currency)
+                return Plan.of(made, None, info.context.currency)
         except EXPECTED as exc:
             return refusal(exc, given=input)
 
@@ -270,7 +269,7 @@ class CatalogMutations:
                     effective_to=input.effective_to,
                     components=components,
                 )
-                return PlanVersion.of(made, (await isp_entity(conn)).currency)
+                return PlanVersion.of(made, info.context.currency)
         except EXPECTED as exc:
             return refusal(exc, given=input)
 

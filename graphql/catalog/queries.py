@@ -15,7 +15,6 @@ from bureau.platform.catalog import listing
 from bureau.platform.catalog import plans as domain
 from bureau.platform.catalog.errors import InvalidCatalogValue
 from bureau.platform.catalog.errors import NotFound as CatalogNotFound
-from bureau.platform.ledger.entities import isp_entity
 from bureau.platform.subscribers.resellers import allowed_plans, get_reseller_by_id
 
 from ..context import Refused
@@ -35,9 +34,8 @@ async def sellable(info: Info[Any, Any], conn: AsyncConnection) -> tuple[domain.
     return await allowed_plans(conn, (await get_reseller_by_id(conn, reseller_id)).code)
 
 
-async def _shown(conn: AsyncConnection, found: Sequence[domain.Plan]) -> dict[int, Plan]:
+async def _shown(conn: AsyncConnection, found: Sequence[domain.Plan], currency: str) -> dict[int, Plan]:
     """The plans as shown, by id, each with its version in effect now (one batch)."""
-    currency = (await isp_entity(conn)).currency
     current = await listing.versions_in_effect(conn, found, datetime.now(UTC))
     return {plan.id: Plan.of(plan, current.get(plan.id), currency) for plan in found}
 
@@ -68,7 +66,7 @@ class CatalogQueries:
             else:
                 chosen = (p for p in allowed if p.id > key and (wanted is None or p.status is wanted))
                 page = sorted(chosen, key=lambda p: p.id)[: size + 1]
-            shown = await _shown(conn, page[:size])
+            shown = await _shown(conn, page[:size], info.context.currency)
         return connection(page, size, "plan", lambda p: p.id, lambda p: shown[p.id])
 
     @strawberry.field(permission_classes=[InTenant], description="One plan by code, with the version in effect now.")
@@ -81,7 +79,7 @@ class CatalogQueries:
                     raise CatalogNotFound(f"no plan has code {code!r}")  # the words of get_plan for a missing one
             except CatalogNotFound as exc:
                 return NotFound(message=str(exc))
-            return (await _shown(conn, [found]))[found.id]
+            return (await _shown(conn, [found], info.context.currency))[found.id]
 
     @strawberry.field(permission_classes=[IsIspStaff], description="Plan categories by id.")
     async def categories(

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from bureau.platform.ledger.entities import isp_entity
 from bureau.platform.subscribers import customers as domain
 from bureau.platform.subscribers.errors import NotFound as SubscriberNotFound
 from bureau.platform.subscribers.resellers import get_reseller, get_reseller_by_id
@@ -78,6 +77,6 @@ class CustomerMutations:
                     prepaid=input.prepaid,
                     credit_limit_micros=input.credit_limit_micros,
                 )
-                return Customer.of(made, (await isp_entity(conn)).currency)
+                return Customer.of(made, info.context.currency)
         except EXPECTED as exc:
             return failure(exc, given=input)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
 from bureau.platform.billing.invoices import latest_invoices
-from bureau.platform.ledger.entities import isp_entity, list_accounts_of
+from bureau.platform.ledger.entities import MAIN_BALANCE, list_accounts_of, main_balances_of
 from bureau.platform.subscribers import customers as domain
 from bureau.platform.subscribers.errors import NotFound as SubscriberNotFound
 from bureau.platform.subscribers.services import services_of
@@ -26,8 +26,14 @@ async def prefetch(info: Info[Any, Any], conn: AsyncConnection, page: list[domai
     """What the query asks of each customer (`wanted`), for the whole page in this unit of
     work: the DataLoaders then answer from memory instead of opening a unit each."""
     loaders = info.context.loaders
-    if wanted & {"accounts", "balance"}:
-        loaders.accounts.prime_many(await list_accounts_of(conn, (c.entity_id for c in page)))
+    if "accounts" in wanted:
+        charts = await list_accounts_of(conn, (c.entity_id for c in page))
+        loaders.accounts.prime_many(charts)
+        main = {entity: a for entity, found in charts.items() for a in found if a.code == MAIN_BALANCE}
+    elif "balance" in wanted:  # the main balance alone: one row per customer, not six
+        main = await main_balances_of(conn, (c.entity_id for c in page))
+    if "balance" in wanted:
+        loaders.main_balance.prime_many({c.entity_id: main.get(c.entity_id) for c in page})
     if "services" in wanted:
         loaders.services.prime_many(await services_of(conn, (c.id for c in page)))
     if "lastInvoice" in wanted:
@@ -51,7 +57,7 @@ class CustomerQueries:
     ) -> Connection[Customer]:
         size = page_size(first)
         async with info.context.unit() as conn:
-            currency = (await isp_entity(conn)).currency
+            currency = info.context.currency
             page = await domain.customer_page(
                 conn,
                 after_id=after_key("customer", after),
@@ -69,6 +75,6 @@ class CustomerQueries:
             async with info.context.unit() as conn:
                 found = await visible_customer(info, conn, ref)
                 await prefetch(info, conn, [found], own_fields(info))
-                return Customer.of(found, (await isp_entity(conn)).currency)
+                return Customer.of(found, info.context.currency)
         except SubscriberNotFound as exc:
             return NotFound(message=str(exc))

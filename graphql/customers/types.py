@@ -119,7 +119,7 @@ class Customer:
         " account are a credit on 1100 Receivable (see accounts) until invoices take them."
     )
     def balance(self, info: Info[Any, Any]) -> Money | None:
-        return now_or_later(info.context.loaders.accounts, self.entity_id, _main_balance)  # type: ignore[no-any-return]
+        return now_or_later(info.context.loaders.main_balance, self.entity_id, _money)  # type: ignore[no-any-return]
 
     @strawberry.field
     def services(self, info: Info[Any, Any]) -> list[Service]:
@@ -136,9 +136,8 @@ def _accounts(found: list[AccountBalance]) -> list[Account]:
     return [Account.of(a) for a in found]
 
 
-def _main_balance(found: list[AccountBalance]) -> Money | None:
-    main = [a for a in found if a.code == "1000"]
-    return Money.of(main[0].balance, main[0].unit) if main else None
+def _money(found: AccountBalance | None) -> Money | None:
+    return Money.of(found.balance, found.unit) if found is not None else None
 
 
 def _services(found: list[DomainService]) -> list[Service]:

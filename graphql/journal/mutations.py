@@ -12,7 +12,6 @@ import strawberry
 from strawberry.types import Info
 
 from bureau.platform.billing import credits
-from bureau.platform.ledger.entities import isp_entity
 
 from ..errors import EXPECTED, NotFound, ValidationError, refusal
 from ..permissions import CanHandleMoney
@@ -53,6 +52,6 @@ class JournalMutations:
                     reason=input.reason,
                     idempotency_key=input.idempotency_key,
                 )
-                return Adjustment.of(made, (await isp_entity(conn)).currency)
+                return Adjustment.of(made, info.context.currency)
         except EXPECTED as exc:
             return refusal(exc, given=input)

@@ -12,7 +12,7 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from bureau.platform.billing.payments import COMMISSION_EARNED
-from bureau.platform.ledger.entities import isp_entity, list_accounts, query_account
+from bureau.platform.ledger.entities import list_accounts, query_account
 from bureau.platform.ledger.errors import EntityNotFound
 from bureau.platform.ledger.statement import statement_of_account
 from bureau.platform.subscribers import resellers as domain
@@ -137,7 +137,7 @@ class ResellerQueries:
                 except EntityNotFound:
                     codes = ", ".join(a.code for a in await list_accounts(conn, owner.entity_id))
                     return NotFound(message=f"customer {owner.number} has no account {account!r}; it has {codes}")
-                if chosen.unit != (await isp_entity(conn)).currency:
+                if chosen.unit != info.context.currency:
                     raise InvalidStatement(f"account {account} counts {chosen.unit.lower()}, not money; no statement")
                 return Statement.of(await statement_of_account(conn, chosen.id, from_, to))
         except (SubscriberNotFound, InvalidStatement) as exc:

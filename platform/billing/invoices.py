@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, any_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bureau.platform.db.arrays import id_array
 from bureau.platform.invoicing.document import InvoiceDocument, InvoiceLine, tax_summary_of, totals_of
 
 from ..subscribers.tables import customers
@@ -57,6 +59,7 @@ class Invoice:
         return "paid" if self.open_micros == 0 else "open"
 
 
+@cache  # built once: a statement is immutable, and building one costs more than running it
 def _query() -> Select[Any]:
     return select(invoices, customers.c.customer_number).join(customers, customers.c.id == invoices.c.customer_id)
 
@@ -144,17 +147,31 @@ def _line(row: Row[Any]) -> InvoiceLine:
     )
 
 
+@cache  # a statement built once keeps its cache key: SQLAlchemy does not walk it again per call
+def _lines_of_ids() -> Select[Any]:
+    return (
+        select(invoice_lines)
+        .where(invoice_lines.c.invoice_id == any_(id_array("ids")))
+        .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
+    )
+
+
+@cache
+def _latest_of_ids() -> Select[Any]:
+    return (
+        _query()
+        .where(invoices.c.customer_id == any_(id_array("ids")))
+        .order_by(invoices.c.customer_id, invoices.c.id.desc())
+        .ext(distinct_on(invoices.c.customer_id))
+    )
+
+
 async def lines_of(conn: AsyncConnection, invoice_ids: Iterable[int]) -> dict[int, list[InvoiceLine]]:
     """The lines of several invoices in one query, by invoice id, each in its order."""
     ids = sorted(set(invoice_ids))
     found: dict[int, list[InvoiceLine]] = {i: [] for i in ids}
     if ids:
-        query = (
-            select(invoice_lines)
-            .where(invoice_lines.c.invoice_id.in_(ids))
-            .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
-        )
-        for row in await conn.execute(query):
+        for row in await conn.execute(_lines_of_ids(), {"ids": ids}):
             found[row.invoice_id].append(_line(row))
     return found
 
@@ -195,10 +212,4 @@ async def latest_invoices(conn: AsyncConnection, customer_ids: Iterable[int]) ->
     ids = sorted(set(customer_ids))
     if not ids:
         return {}
-    query = (
-        _query()
-        .where(invoices.c.customer_id.in_(ids))
-        .order_by(invoices.c.customer_id, invoices.c.id.desc())
-        .ext(distinct_on(invoices.c.customer_id))
-    )
-    return {row.customer_id: _invoice(row) for row in await conn.execute(query)}
+    return {row.customer_id: _invoice(row) for row in await conn.execute(_latest_of_ids(), {"ids": ids})}

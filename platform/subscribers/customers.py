@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -84,6 +85,7 @@ def format_number(number: int) -> str:
     return f"{NUMBER_PREFIX}{number:0{NUMBER_DIGITS}d}"
 
 
+@cache  # built once: a statement is immutable, and building one costs more than running it
 def _customer_query() -> Any:
     reseller_entities = entities.alias("reseller_entities")
     return (
@@ -227,21 +229,29 @@ def _login_key(ref: str) -> str:
         return ref
 
 
+@cache
+def _lookups() -> dict[str, Any]:
+    """The three ways to find a customer, each built once with a `ref` parameter."""
+    first = _customer_query().order_by(customers.c.id).limit(2)
+    login = select(services.c.customer_id).where(services.c.login == bindparam("ref"))
+    return {
+        "number": first.where(customers.c.customer_number == bindparam("ref")),
+        "code": first.where(entities.c.code == bindparam("ref")),
+        "login": first.where(customers.c.id.in_(login.scalar_subquery())),
+    }
+
+
 async def get_customer(conn: AsyncConnection, ref: str, *, for_update: bool = False) -> Customer:
     """A customer by customer number ("C000123"), entity code, or a service login
     ("alice@demo.example"), tried in that order."""
     if not isinstance(ref, str) or not ref:
         raise NotFound(f"no customer has number, code or login {ref!r}")
-    conditions = [entities.c.code == ref]
-    if NUMBER_PATTERN.fullmatch(ref):
-        conditions.insert(0, customers.c.customer_number == ref)
-    login = select(services.c.customer_id).where(services.c.login == _login_key(ref))
-    conditions.append(customers.c.id.in_(login.scalar_subquery()))
-    for condition in conditions:
-        query = _customer_query().where(condition).order_by(customers.c.id).limit(2)
-        if for_update:
-            query = query.with_for_update(of=customers)
-        rows = (await conn.execute(query)).all()
+    lookups = _lookups()
+    tries = [("number", ref)] if NUMBER_PATTERN.fullmatch(ref) else []
+    tries += [("code", ref), ("login", _login_key(ref))]
+    for way, value in tries:
+        query = lookups[way].with_for_update(of=customers) if for_update else lookups[way]
+        rows = (await conn.execute(query, {"ref": value})).all()
         if rows:
             return _customer(rows[0])
     raise NotFound(f"no customer has number, code or login {ref!r}")
