@@ -21,6 +21,7 @@ from bureau.platform.crypto.keys import secret_box
 from bureau.platform.crypto.secretbox import SecretBox
 from bureau.platform.db.engine import create_engine
 from bureau.platform.settings import SettingsError, load_settings
+from bureau.radius_proxy import gc_tuning
 from bureau.radius_proxy.admin import SessionNotLive, disconnect_session
 from bureau.tenants.events import ChangeFeed
 from bureau.tenants.routing import TenantRef
@@ -90,9 +91,11 @@ def from_environment() -> Starlette:
     if settings.database_url is None:
         raise SettingsError("BUREAU_DATABASE_URL must be set for an HTTP worker process")
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app(
+    app = create_app(
         create_engine(settings.database_url),
         introspection=settings.graphql_introspection,
         box=secret_box(settings),
         owns_engine=True,
     )
+    gc_tuning.quieten()
+    return app

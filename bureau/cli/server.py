@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine
 from uvicorn.supervisors import Multiprocess
 
@@ -92,7 +93,7 @@ def serve(host: HostOpt = None, port: PortOpt = None, workers: WorkersOpt = None
             if settings.http_workers > 1:
                 _serve_processes(url, settings)
             else:
-                asyncio.run(_serve_http(create_engine(url), settings))
+                uvloop.run(_serve_http(create_engine(url), settings))
     except EXPECTED as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -125,7 +126,6 @@ async def _up(url: str, settings: Settings, *, demo: bool) -> None:
     out.print(f"worker: {workers.IN_PROCESS_THREADS} threads on the {broker_kind(settings.broker_url)} broker")
     radius = radius_server(engine, settings)
     await radius.start()
-    gc_tuning.quieten()
     metrics = [radius.stats.prometheus]
     out.print(
         f"RADIUS on {settings.radius_host}: auth {radius.ports['auth']}, accounting {radius.ports['acct']}"
@@ -153,6 +153,7 @@ async def _serve_http(engine: AsyncEngine, settings: Settings, metrics: list[Cal
         **_uvicorn_options(settings),
     )
     out.print(f"Bureau is up: http://{settings.http_host}:{settings.http_port}/healthz  (Ctrl-C stops it)")
+    gc_tuning.quieten()
     try:
         await uvicorn.Server(config).serve()
     finally:
