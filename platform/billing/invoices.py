@@ -61,7 +61,10 @@ class Invoice:
 
 @cache  # built once: a statement is immutable, and building one costs more than running it
 def _query() -> Select[Any]:
-    return select(invoices, customers.c.customer_number).join(customers, customers.c.id == invoices.c.customer_id)
+    """Invoices with their customer's number; not the issued document (invoice_document
+    reads it), which is the largest column and would be decoded from JSON for nothing."""
+    shown = [column for column in invoices.c if column.name != "document"]
+    return select(*shown, customers.c.customer_number).join(customers, customers.c.id == invoices.c.customer_id)
 
 
 def _invoice(row: Row[Any]) -> Invoice:
