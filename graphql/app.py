@@ -8,6 +8,7 @@ from typing import Any
 
 from cross_web import HTTPException  # what strawberry's ASGI view turns into a status code
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -54,7 +55,10 @@ class BureauGraphQL(GraphQL[Context, None]):
     async def parse_http_body(self, request: Any) -> Any:
         """The request, refused (400) if any text in it holds a NUL character: PostgreSQL
         text cannot store one, and no name, login or reference needs it."""
-        parsed = await super().parse_http_body(request)
+        try:
+            parsed = await super().parse_http_body(request)
+        except ClientDisconnect:  # it gave up waiting (an overloaded server): nobody to answer
+            raise HTTPException(400, "the client closed the connection before its request was read") from None
         for item in parsed if isinstance(parsed, list) else [parsed]:
             if _has_nul(item.query) or _has_nul(item.variables) or "\\u0000" in (item.query or ""):
                 raise HTTPException(400, "text in a request may not contain a NUL character (\\u0000)")
