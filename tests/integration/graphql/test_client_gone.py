@@ -28,7 +28,7 @@ async def test_a_request_cut_off_mid_body_is_dropped_quietly(
         await asyncio.sleep(0.01)
     try:
         with caplog.at_level(logging.ERROR):
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(
                 b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 b'Content-Length: 500\r\n\r\n{"query": "{ __typ'
