@@ -12,12 +12,8 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
-import uvicorn
-import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine
-from uvicorn.supervisors import Multiprocess
 
-from bureau.app import create_app
 from bureau.demo import seed_demo
 from bureau.platform.audit import chain
 from bureau.platform.crypto.keys import secret_box
@@ -93,6 +89,8 @@ def serve(host: HostOpt = None, port: PortOpt = None, workers: WorkersOpt = None
             if settings.http_workers > 1:
                 _serve_processes(url, settings)
             else:
+                import uvloop  # here, not at the top: every other command starts faster without it
+
                 uvloop.run(_serve_http(create_engine(url), settings))
     except EXPECTED as exc:
         fail(str(exc))
@@ -143,6 +141,10 @@ async def _up(url: str, settings: Settings, *, demo: bool) -> None:
 
 
 async def _serve_http(engine: AsyncEngine, settings: Settings, metrics: list[Callable[[], str]] | None = None) -> None:
+    import uvicorn  # the web stack (and the GraphQL schema) load only for the commands that serve
+
+    from bureau.app import create_app
+
     config = uvicorn.Config(
         create_app(
             engine,
@@ -175,6 +177,9 @@ def _serve_processes(url: str, settings: Settings) -> None:
     restarts one that dies. The API is Python: one process keeps one core busy at most.
     Each process starts from the environment (bureau.app.from_environment), so the
     database URL, resolved only now for an embedded database, is put there first."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
     os.environ["BUREAU_DATABASE_URL"] = url
     config = uvicorn.Config(
         "bureau.app:from_environment", factory=True, workers=settings.http_workers, **_uvicorn_options(settings)
