@@ -264,6 +264,16 @@ class _CpuMeter:
         )
 
 
+async def _quiet(server: int, limit_s: float = 120.0) -> None:
+    """Wait until the server's processes use under 5 % of a core for a second."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = sum(_cpu(_descendants(server)).values())
+        await asyncio.sleep(1.0)
+        if sum(_cpu(_descendants(server)).values()) - before < 0.05:
+            return
+
+
 def _percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100)[int(p) - 1] if len(values) >= 2 else float("nan")
 
@@ -286,6 +296,7 @@ async def bench(url: str, args: argparse.Namespace) -> bool:
             for name, (query, variables) in cases.items():
                 if name not in args.queries:
                     continue
+                await _quiet(server.pid)  # requests the last phase's client gave up on may still be running
                 await _load(port, token, query, variables, args.rate, min(args.seconds, 3.0))  # warm-up
                 meter.start()
                 latencies, errors, achieved = await _load(port, token, query, variables, args.rate, args.seconds)

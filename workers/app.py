@@ -5,6 +5,8 @@ in reverse, so:
 - `OutboxRelay` only starts the relay thread when a worker boots (`relay.py`);
 - `TenantContext` comes next: the tenant is current for every other hook and the actor,
   and is cleared last;
+- `CurrentMessage` (dramatiq's) makes the message known to the actor, which reads the
+  outbox id the relay gave it (`relay.relayed_from`);
 - `TenantFairness` comes next: a message without a free slot is deferred before any
   other work is done for it;
 - `DeadLetters` sits just before `BoundedRetries`: its `after_` hook runs once Retries
@@ -19,7 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
-from dramatiq.middleware import AgeLimit, Callbacks, Middleware, Pipelines, ShutdownNotifications, TimeLimit
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Middleware,
+    Pipelines,
+    ShutdownNotifications,
+    TimeLimit,
+)
 
 from bureau.platform.settings import Settings, load_settings
 
@@ -66,6 +76,7 @@ def middleware(database_url: str, limits: Limits, *, schedule: bool) -> list[Mid
         OutboxRelay(database_url, runtime.run, runtime.close_thread, sweep_s=limits.relay_sweep_s),
         runtime.ThreadEngines(),
         TenantContext(),
+        CurrentMessage(),
         TenantFairness(
             database_url,
             slots=limits.tenant_slots,

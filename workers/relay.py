@@ -7,7 +7,9 @@ and looks at every tenant's outbox every `SWEEP_S` as well, in case a notificati
 missed (a relay that was down, a dropped connection). A tenant's messages are claimed
 (`FOR UPDATE SKIP LOCKED`: relays in other processes skip them), sent for the tenant
 and marked sent in one transaction, so a crash between sending and committing sends a
-message twice (actors are idempotent), never zero times.
+message twice (actors are idempotent), never zero times. Each message carries its outbox
+id (message option `outbox_id`), so that an actor can record what became of it under
+that id (`relayed_from`; provisioning jobs do, `platform/provisioning/jobs.py`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dramatiq
-from dramatiq.middleware import Middleware
+from dramatiq.middleware import CurrentMessage, Middleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bureau.platform import outbox
@@ -27,24 +29,34 @@ from bureau.tenants.lifecycle import list_tenants
 from bureau.tenants.routing import TenantRef, tenant_unit
 
 from .database import connect
-from .tenancy import send_for_tenant
+from .tenancy import tenant_options
 
 SWEEP_S = 30.0
 WAIT_S = 1.0  # how long one wait for a notification lasts (so a stop is seen soon)
 RELAY_ACTOR = "outbox-relay"
+OUTBOX_ID = "outbox_id"  # message option: the id of the outbox row the message was relayed from
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[str, TenantRef, dict[str, Any]], None]
+Send = Callable[[outbox.Message, TenantRef], None]
 
 
 def broker_sender(broker: dramatiq.Broker) -> Send:
-    """Send a relayed message to `broker`'s actor of that name, for the tenant."""
+    """Send a relayed message to `broker`'s actor of that name, for the tenant, with its outbox id."""
 
-    def send(actor_name: str, tenant: TenantRef, args: dict[str, Any]) -> None:
-        send_for_tenant(broker.get_actor(actor_name), tenant, **args)
+    def send(message: outbox.Message, tenant: TenantRef) -> None:
+        options: dict[str, Any] = {**tenant_options(tenant), OUTBOX_ID: message.id}
+        broker.get_actor(message.actor).send_with_options(kwargs=dict(message.args), **options)
 
     return send
+
+
+def relayed_from() -> int | None:
+    """The outbox id of the message this thread is running (the `CurrentMessage`
+    middleware's); None outside a message, or for one not relayed from an outbox."""
+    message = CurrentMessage.get_current_message()
+    found = message.options.get(OUTBOX_ID) if message is not None else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
 
 
 async def relay_tenant(engine: AsyncEngine, tenant: TenantRef, send: Send) -> int:
@@ -52,7 +64,7 @@ async def relay_tenant(engine: AsyncEngine, tenant: TenantRef, send: Send) -> in
     async with tenant_unit(engine, tenant, actor=RELAY_ACTOR) as conn:
         messages = await outbox.claim(conn)
         for message in messages:
-            send(message.actor, tenant, dict(message.args))
+            send(message, tenant)
         await outbox.mark_sent(conn, messages)
     return len(messages)
 

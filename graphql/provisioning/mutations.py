@@ -1,10 +1,14 @@
 """Provisioning mutations (ISP admin keys): configure export targets, and queue an export
 or a reconciliation for the workers.
 
-Nothing is exported or reconciled inline: a request is a message in the tenant's outbox,
-written in the request's transaction exactly as a service change (export) or the nightly
-scheduler (reconcile) writes it, and relayed to the same actors. An unsent message for
-the same work stands for a new one (the outbox coalesces), so asking twice queues once.
+Nothing is exported or reconciled inline: a request is a message in the tenant's outbox
+(`platform/provisioning/jobs.py`), written in the request's transaction exactly as a
+service change (export) or the nightly scheduler (reconcile) writes it, and relayed to
+the same actors. An unsent message for the same work stands for a new one (the outbox
+coalesces), so asking twice queues once.
+
+A refused target names the value at fault (`TargetError.field`); the answer points at
+the input field or argument of that name.
 """
 
 from __future__ import annotations
@@ -13,36 +17,23 @@ from collections.abc import Mapping
 from typing import Annotated, Any, cast
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.utils.str_converters import to_camel_case
 
-from bureau.platform import outbox
-from bureau.platform.provisioning.changes import EXPORT_ACTOR
-from bureau.platform.provisioning.listing import RECONCILE_ACTOR, pending_job
+from bureau.platform.provisioning import jobs
 from bureau.platform.provisioning.targets import (
     TargetError,
     TargetNotFound,
     add_target,
-    check_folder,
-    check_format,
-    check_name,
-    get_target,
-    known_formats,
-    list_targets,
     remove_target,
     set_target_enabled,
 )
 
-from ..errors import NotFound, ValidationError
-from ..errors import invalid as refused_input
+from ..errors import NotFound, ValidationError, invalid
 from ..permissions import IsIspAdmin
 from .queries import shown
-from .types import ProvisioningJob, ProvisioningTarget, RemovedProvisioningTarget, UnbilledPolicy, invalid
-
-# The args and coalescing key of a reconciliation asked for by a person; the nightly
-# job's are its period (platform/scheduled.py), so the two never stand for each other.
-ON_REQUEST = "on-request"
+from .types import ProvisioningJob, ProvisioningTarget, RemovedProvisioningTarget, UnbilledPolicy, invalid_argument
 
 AddProvisioningTargetResult = Annotated[
     ProvisioningTarget | ValidationError, strawberry.union("AddProvisioningTargetResult")
@@ -79,36 +70,10 @@ def _options(given: AddProvisioningTargetInput) -> Mapping[str, Any]:
     return cast(Mapping[str, Any], given.options if given.options is not None else {})
 
 
-async def _refusal(conn: AsyncConnection, given: AddProvisioningTargetInput) -> ValidationError | None:
-    """The first input field the platform would refuse, named by its path; None when each
-    is acceptable (add_target checks them all again, in its own words)."""
-    try:
-        check_name(given.name)
-    except TargetError as exc:
-        return invalid("input.name", str(exc))
-    if given.format not in known_formats():
-        return invalid("input.format", f"unknown export format {given.format!r}; known: {', '.join(known_formats())}")
-    try:
-        check_format(given.format, _options(given))
-    except TargetError as exc:
-        return invalid("input.options", str(exc))
-    folder = given.folder if given.folder is not None else given.name
-    try:
-        check_folder(folder)
-    except TargetError as exc:
-        return invalid("input.folder", str(exc))
-    if given.secret is not None and not given.secret:
-        return invalid("input.secret", "a target secret must be non-empty text; leave it out for no secret")
-    from bureau.platform.provisioning.directories import DIRECTORIES  # loads ldap3 &c.: only when asked
-
-    if given.secret is None and given.format in DIRECTORIES and DIRECTORIES[given.format].needs_secret:
-        return invalid("input.secret", f"a {given.format} target needs a secret (a bind password or signing key)")
-    for target in await list_targets(conn):
-        if target.name == given.name:
-            return invalid("input.name", f"a target named {given.name!r} already exists; each target needs its own")
-        if target.folder == folder:
-            return invalid("input.folder", f"target {target.name!r} already writes to folder {folder!r}")
-    return None
+def _refused(exc: TargetError, given: AddProvisioningTargetInput) -> ValidationError:
+    """The ValidationError for a target refused as configured: at the input field the
+    platform names, else at the one its message is about (`errors.invalid`)."""
+    return invalid(exc, to_camel_case(exc.field) if exc.field else None, given=given)
 
 
 @strawberry.type
@@ -123,9 +88,6 @@ class ProvisioningMutations:
         box = info.context.box if input.secret is not None else None
         try:
             async with info.context.unit() as conn:
-                refused = await _refusal(conn, input)
-                if refused is not None:
-                    return refused
                 made = await add_target(
                     conn,
                     input.name,
@@ -138,8 +100,8 @@ class ProvisioningMutations:
                 )
                 (target,) = await shown(conn, [made])
                 return target
-        except TargetError as exc:  # a race the checks above could not see (a name taken meanwhile)
-            return refused_input(exc, given=input)
+        except TargetError as exc:
+            return _refused(exc, input)
 
     @strawberry.mutation(permission_classes=[IsIspAdmin], description="Export to this target again (queues an export).")
     async def enable_provisioning_target(self, info: Info[Any, Any], name: str) -> ProvisioningTargetChange:
@@ -163,23 +125,19 @@ class ProvisioningMutations:
 
     @strawberry.mutation(
         permission_classes=[IsIspAdmin],
-        description="Queue an export of every enabled target (the workers run it). `target` names one that must be"
-        " among them; the job exports them all, as after any service change.",
+        description="Queue an export of every enabled target, or of the enabled one named `target` only (the workers"
+        " run it). An unsent export of the same target, or of every target, stands for a second request.",
     )
     async def start_provisioning(self, info: Info[Any, Any], target: str | None = None) -> StartProvisioningResult:
         try:
             async with info.context.unit() as conn:
-                if target is not None:
-                    if not (await get_target(conn, target)).enabled:
-                        message = f"target {target!r} is disabled; enable it first (enableProvisioningTarget)"
-                        return invalid("target", message)
-                elif not await list_targets(conn, enabled_only=True):
-                    return ValidationError(
-                        message="no export target is enabled: add one (addProvisioningTarget) or enable one", fields=[]
-                    )
-                return await _queue(conn, EXPORT_ACTOR)
+                return ProvisioningJob.of(await jobs.queue_export(conn, target))
         except TargetNotFound as exc:
             return NotFound(message=str(exc))
+        except TargetError as exc:  # the target is disabled (field "target"), or none is enabled
+            if exc.field:
+                return invalid_argument(to_camel_case(exc.field), str(exc))
+            return invalid(exc)
 
     @strawberry.mutation(
         permission_classes=[IsIspAdmin],
@@ -188,7 +146,7 @@ class ProvisioningMutations:
     )
     async def start_reconciliation(self, info: Info[Any, Any]) -> ProvisioningJob:
         async with info.context.unit() as conn:
-            return await _queue(conn, RECONCILE_ACTOR, {"period": ON_REQUEST}, key=ON_REQUEST)
+            return ProvisioningJob.of(await jobs.queue_reconciliation(conn))
 
 
 async def _set_enabled(info: Info[Any, Any], name: str, enabled: bool) -> ProvisioningTargetChange:
@@ -198,14 +156,3 @@ async def _set_enabled(info: Info[Any, Any], name: str, enabled: bool) -> Provis
             return target
     except TargetNotFound as exc:
         return NotFound(message=str(exc))
-
-
-async def _queue(
-    conn: AsyncConnection, actor: str, args: dict[str, Any] | None = None, *, key: str = ""
-) -> ProvisioningJob:
-    """Put the message in the outbox and answer with it (or with the unsent one that stands for it)."""
-    await outbox.enqueue(conn, actor, args, key=key)
-    job = await pending_job(conn, actor, key)
-    if job is None:
-        raise RuntimeError(f"the outbox holds no unsent {actor} message right after queueing one")
-    return ProvisioningJob.of(job)

@@ -31,6 +31,8 @@ class UnbilledPolicy(enum.Enum):
 class ProvisioningJobState(enum.Enum):
     PENDING = "pending"
     SENT = "sent"
+    DONE = "done"
+    FAILED = "failed"
 
 
 @strawberry.enum
@@ -104,17 +106,24 @@ class RemovedProvisioningTarget:
 
 @strawberry.type(
     description="A provisioning job: a message in the tenant's outbox for the workers. An export job exports every"
-    " enabled target; a reconcile job compares every enabled target (and the RADIUS sessions) with billing."
+    " enabled target, or the one in `target`; a reconcile job compares every enabled target (and the RADIUS"
+    " sessions) with billing."
 )
 class ProvisioningJob:
     id: strawberry.ID
     kind: ProvisioningJobKind
     state: ProvisioningJobState = strawberry.field(
-        description="PENDING: waiting for the relay; SENT: handed to the workers (see lastExport, reconciliations)."
+        description="PENDING: waiting for the relay; SENT: handed to the workers, not finished; DONE: a worker ran it"
+        " to the end; FAILED: its latest run failed (see error; a failure retrying may fix is retried)."
+    )
+    target: str | None = strawberry.field(
+        description="The one target an export job exports; null: every enabled target (and for reconcile jobs)."
     )
     period: str | None = strawberry.field(description="A scheduled job's period (e.g. 2026-12-02), or on-request.")
     created_at: datetime
     sent_at: datetime | None
+    finished_at: datetime | None = strawberry.field(description="When its latest run finished (DONE or FAILED).")
+    error: str | None = strawberry.field(description="What went wrong, for a FAILED job.")
 
     @classmethod
     def of(cls, job: Job) -> ProvisioningJob:
@@ -123,9 +132,12 @@ class ProvisioningJob:
             id=strawberry.ID(str(job.id)),
             kind=ProvisioningJobKind(job.kind.value),
             state=ProvisioningJobState(job.state.value),
+            target=job.target,
             period=period if isinstance(period, str) else None,
             created_at=job.created_at,
             sent_at=job.sent_at,
+            finished_at=job.finished_at,
+            error=job.error,
         )
 
 
@@ -179,7 +191,6 @@ class Reconciliation:
         )
 
 
-def invalid(path: str, message: str) -> ValidationError:
-    """A ValidationError naming the one field that was wrong (`path` under input, or an argument)."""
-    parts = path.split(".")
-    return ValidationError(message=message, fields=[FieldError(path=parts, message=message)])
+def invalid_argument(argument: str, message: str) -> ValidationError:
+    """A ValidationError naming the one top-level argument that was wrong."""
+    return ValidationError(message=message, fields=[FieldError(path=[argument], message=message)])

@@ -31,6 +31,7 @@ from .desired import ALL_KINDS, desired_accounts, fill_password_crypts
 from .directories import DIRECTORIES, Directory, Where
 from .formats import bind
 from .formats.base import FORMATS, options_from
+from .jobs import record_done
 from .tables import export_runs
 from .targets import Target, TargetError, get_target, list_targets, target_secret
 
@@ -177,20 +178,37 @@ class Failed:
 
 
 async def export_each(
-    units: UnitOfWork, box: SecretBox, root: Path, *, commands_dir: Path | None = None
+    units: UnitOfWork,
+    box: SecretBox,
+    root: Path,
+    *,
+    commands_dir: Path | None = None,
+    only: str | None = None,
+    job: int | None = None,
 ) -> list[Exported | Failed]:
-    """Export every enabled target, each in a transaction of its own (`units()` opens
-    one), so that a target that is down does not hold up the others' exports."""
+    """Export every enabled target, or only the one named `only` (if it is still enabled:
+    else nothing), each in a transaction of its own (`units()` opens one), so that a
+    target that is down does not hold up the others' exports.
+
+    `job`: the outbox id of the message being run. When every target is exported, the
+    job is recorded done in the last one's transaction (in the first, when there is
+    nothing to export); a failure is the caller's to record (`jobs.record_failure`)."""
     async with units() as conn:
         await fill_password_crypts(conn, box)
-        names = [target.name for target in await list_targets(conn, enabled_only=True)]
+        enabled = await list_targets(conn, enabled_only=True)
+        names = [target.name for target in enabled if only is None or target.name == only]
         accounts = await all_accounts(conn) if names else []
+        if job is not None and not names:
+            await record_done(conn, job)
     results: list[Exported | Failed] = []
-    for name in names:
+    for index, name in enumerate(names):
+        last = index == len(names) - 1
         try:
             async with units() as conn:
                 exported = await export_target(conn, box, root, name, accounts=accounts, commands_dir=commands_dir)
-                results.append(exported)
+                if job is not None and last and not any(isinstance(r, Failed) for r in results):
+                    await record_done(conn, job)
+            results.append(exported)  # committed
         except Exception as error:  # reported to the caller, which retries or gives up
             results.append(Failed(name, error))
     return results

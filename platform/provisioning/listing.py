@@ -2,11 +2,11 @@
 tenant's provisioning jobs (outbox messages), and stored reconciliation runs.
 
 What a provisioning job is, in this data model: a row of the tenant's outbox for the
-export or the reconciliation actor. The outbox knows only whether the relay has handed
-it to the workers (`sent_at`); it is not linked to the broker's message, so what became
-of a sent job is told by what the job leaves behind: `export_runs` per target, and
-`reconciliations` per run. Listings therefore show a job as pending or sent, never a
-guessed "done".
+export or the reconciliation actor. The outbox says whether the relay has handed it to
+the workers (`sent_at`); the worker that runs it records its outcome under its outbox id
+(`job_outcomes`, `jobs.py`). A job is therefore pending (not yet sent), sent (not yet
+finished), done, or failed (with what went wrong). What a job did is in what it leaves
+behind: `export_runs` per target, and `reconciliations` per run.
 
 Pages are keyset-paged by id, newest first: `before_id` 0 starts at the newest.
 
@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..outbox import outbox
 from .changes import EXPORT_ACTOR
-from .tables import export_runs, export_targets, reconciliations
+from .tables import export_runs, export_targets, job_outcomes, reconciliations
 
 # The nightly reconciliation's actor (`scheduling.JOBS`, `workers.actors.reconcile_tenant`);
 # a person's reconciliation is queued for the same actor so it does exactly what the night does.
@@ -38,7 +38,9 @@ MAX_PAGE = 100  # jobs or reconciliation runs in one page
 
 class JobState(enum.StrEnum):
     PENDING = "pending"  # in the outbox, not yet handed to the workers
-    SENT = "sent"  # handed to the workers; its effects are in export_runs / reconciliations
+    SENT = "sent"  # handed to the workers, not finished yet
+    DONE = "done"  # a worker ran it to the end (`jobs.record_done`)
+    FAILED = "failed"  # its latest run failed; `error` says why (a retry may still follow)
 
 
 class JobKind(enum.StrEnum):
@@ -57,28 +59,59 @@ class Job:
     args: Mapping[str, Any]
     created_at: datetime
     sent_at: datetime | None
+    outcome: str | None = None  # done or failed, once a worker has recorded it
+    finished_at: datetime | None = None
+    error: str | None = None
 
     @property
     def state(self) -> JobState:
+        if self.outcome is not None:
+            # Before sent_at, too: a relay that died after sending sends the job again.
+            return JobState(self.outcome)
         return JobState.PENDING if self.sent_at is None else JobState.SENT
+
+    @property
+    def target(self) -> str | None:
+        """The one target an export job exports; None: every enabled target."""
+        target = self.args.get("target")
+        return target if isinstance(target, str) else None
 
 
 def _job(row: Row[Any]) -> Job:
-    return Job(row.id, _KINDS[row.actor], row.actor, dict(row.args), row.created_at, row.sent_at)
+    return Job(
+        row.id,
+        _KINDS[row.actor],
+        row.actor,
+        dict(row.args),
+        row.created_at,
+        row.sent_at,
+        row.outcome,
+        row.finished_at,
+        row.error,
+    )
+
+
+def _jobs() -> Select[Any]:
+    """Outbox messages with their recorded outcomes."""
+    return select(outbox, job_outcomes.c.outcome, job_outcomes.c.finished_at, job_outcomes.c.error).outerjoin(
+        job_outcomes, job_outcomes.c.outbox_id == outbox.c.id
+    )
 
 
 async def job_page(
     conn: AsyncConnection, *, before_id: int = 0, limit: int = MAX_PAGE, state: JobState | None = None
 ) -> list[Job]:
     """Provisioning jobs by id before `before_id`, newest first, at most `limit` (capped
-    at MAX_PAGE); `state`: only pending or only sent ones."""
-    query = select(outbox).where(outbox.c.actor.in_(PROVISIONING_ACTORS))
+    at MAX_PAGE); `state`: only the jobs in that state."""
+    query = _jobs().where(outbox.c.actor.in_(PROVISIONING_ACTORS))
     if before_id:
         query = query.where(outbox.c.id < before_id)
     if state is JobState.PENDING:
-        query = query.where(outbox.c.sent_at.is_(None))
+        query = query.where(outbox.c.sent_at.is_(None), job_outcomes.c.outcome.is_(None))
     elif state is JobState.SENT:
-        query = query.where(outbox.c.sent_at.is_not(None))
+        query = query.where(outbox.c.sent_at.is_not(None), job_outcomes.c.outcome.is_(None))
+    elif state is not None:
+        query = query.where(job_outcomes.c.outcome == state.value)
     rows = await conn.execute(query.order_by(outbox.c.id.desc()).limit(min(limit, MAX_PAGE)))
     return [_job(row) for row in rows]
 
@@ -87,9 +120,7 @@ async def pending_job(conn: AsyncConnection, actor: str, key: str = "") -> Job |
     """The unsent message for `actor` and `key`: the one `outbox.enqueue` just wrote, or
     the earlier one that stands for it (messages coalesce)."""
     row = (
-        await conn.execute(
-            select(outbox).where(outbox.c.actor == actor, outbox.c.key == key, outbox.c.sent_at.is_(None))
-        )
+        await conn.execute(_jobs().where(outbox.c.actor == actor, outbox.c.key == key, outbox.c.sent_at.is_(None)))
     ).one_or_none()
     return None if row is None else _job(row)
 

@@ -1,4 +1,4 @@
-"""Provisioning tables of a tenant schema (mirrors migration t0009; placeholder schema)."""
+"""Provisioning tables of a tenant schema (mirrors migrations t0009 and t0014; placeholder schema)."""
 
 from sqlalchemy import (
     BigInteger,
@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from ..db.columns import created_at, updated_at
 from ..db.schema import tenant_metadata
+from ..outbox import outbox
 
 export_targets = Table(
     "export_targets",
@@ -59,4 +60,14 @@ reconciliations = Table(
     Column("fixed", Boolean, nullable=False),
     Column("findings", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("note", Text),
+)
+
+# t0014: what became of each provisioning job (an outbox message) a worker ran (`jobs.py`).
+job_outcomes = Table(
+    "job_outcomes",
+    tenant_metadata,
+    Column("outbox_id", BigInteger, ForeignKey(outbox.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("outcome", Text, nullable=False),  # done or failed
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("error", Text),
 )

@@ -31,7 +31,16 @@ MAX_FOLDER_DEPTH = 4
 
 
 class TargetError(ValueError):
-    """A target that cannot be configured as asked; says what was wrong."""
+    """A target that cannot be configured or exported as asked; says what was wrong.
+
+    `field` names the value at fault, so that an API can point at its own input field:
+    an attribute of the target as `add_target` takes it (`name`, `format`, `options`,
+    `folder`, `on_unbilled`, `secret`), or `target` where a function takes a target's
+    name; None when no single value is to blame."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class TargetNotFound(TargetError):
@@ -85,7 +94,8 @@ def target_secret(box: SecretBox, target: Target) -> str | None:
 def check_name(name: object) -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise TargetError(
-            f"target name {name!r} must be 1 to 40 lower-case letters, digits, '_' or '-', starting with a letter"
+            f"target name {name!r} must be 1 to 40 lower-case letters, digits, '_' or '-', starting with a letter",
+            "name",
         )
     return name
 
@@ -96,7 +106,8 @@ def check_folder(folder: object) -> str:
     if not parts or len(parts) > MAX_FOLDER_DEPTH or not all(_FOLDER_PART.fullmatch(p) for p in parts):
         raise TargetError(
             f"target folder {folder!r} must be a relative path of 1 to {MAX_FOLDER_DEPTH} parts, each of "
-            "lower-case letters, digits, '_', '.' or '-' and not starting with '.'"
+            "lower-case letters, digits, '_', '.' or '-' and not starting with '.'",
+            "folder",
         )
     return folder  # type: ignore[return-value]
 
@@ -117,16 +128,16 @@ def check_format(format_name: object, options: Mapping[str, Any]) -> tuple[str, 
     from .directories import DIRECTORIES
 
     if not isinstance(format_name, str) or format_name not in known_formats():
-        raise TargetError(f"unknown export format {format_name!r}; known: {', '.join(known_formats())}")
+        raise TargetError(f"unknown export format {format_name!r}; known: {', '.join(known_formats())}", "format")
     if not isinstance(options, Mapping):
-        raise TargetError(f"target options must be a JSON object, got {type(options).__name__}")
+        raise TargetError(f"target options must be a JSON object, got {type(options).__name__}", "options")
     try:
         if format_name in DIRECTORIES:
             DIRECTORIES[format_name].options_from(options)
         else:
             options_from(format_name, options)
     except (FormatError, OptionsError) as error:
-        raise TargetError(f"options for format {format_name!r}: {error}") from None
+        raise TargetError(f"options for format {format_name!r}: {error}", "options") from None
     return format_name, dict(options)
 
 
@@ -134,7 +145,7 @@ def _on_unbilled(value: str) -> OnUnbilled:
     try:
         return OnUnbilled(value)
     except ValueError:
-        raise TargetError(f"on_unbilled must be 'remove' or 'flag', got {value!r}") from None
+        raise TargetError(f"on_unbilled must be 'remove' or 'flag', got {value!r}", "on_unbilled") from None
 
 
 async def add_target(
@@ -149,20 +160,25 @@ async def add_target(
     box: SecretBox | None = None,
 ) -> Target:
     """Configure a new export target (enabled). A `secret` (bind password, API key) is
-    stored sealed by `box`, never in the options."""
+    stored sealed by `box`, never in the options. Each value is checked in that order
+    (name, format and options, folder, on_unbilled, secret); the first one refused
+    raises a TargetError naming it."""
+    checked_name = check_name(name)
     checked_format, checked_options = check_format(format_name, options or {})
-    if secret is not None and (box is None or not isinstance(secret, str) or not secret):
-        raise TargetError("a target secret must be non-empty text, sealed with the installation's key")
+    checked_folder = check_folder(folder if folder is not None else name)
+    policy = _on_unbilled(on_unbilled)
+    if secret is not None and (not isinstance(secret, str) or not secret):
+        raise TargetError("a target secret must be non-empty text; leave it out for no secret", "secret")
     if secret is None and _needs_secret(checked_format):
-        raise TargetError(
-            f"a {checked_format} target needs a secret (a bind password or signing key): give it with --secret-stdin"
-        )
+        raise TargetError(f"a {checked_format} target needs a secret (a bind password or signing key)", "secret")
+    if secret is not None and box is None:
+        raise ValueError("add_target was given a secret without the box to seal it")  # a caller's bug
     values = {
-        "name": check_name(name),
+        "name": checked_name,
         "format": checked_format,
         "options": checked_options,
-        "folder": check_folder(folder if folder is not None else name),
-        "on_unbilled": _on_unbilled(on_unbilled).value,
+        "folder": checked_folder,
+        "on_unbilled": policy.value,
         "secret": None if secret is None or box is None else box.encrypt(secret.encode(), _secret_context(name)),
     }
     try:
@@ -171,7 +187,7 @@ async def add_target(
     except IntegrityError as error:
         taken = "folder" if "folder" in str(error.orig) else "name"
         what = f"named {name!r}" if taken == "name" else f"writing to folder {values['folder']!r}"
-        raise TargetError(f"a target {what} already exists; each target needs its own") from None
+        raise TargetError(f"a target {what} already exists; each target needs its own", taken) from None
     await audit.record(conn, "target.add", f"target:{row.id}", name=name, format=checked_format)
     await targets_changed(conn)
     return _target(row)

@@ -2,7 +2,8 @@
 disabled, enabled and removed; folders outside the tenant's exports root and other bad
 input refused field by field; a target's secret sealed and never shown; provisioning
 jobs listed from the outbox and queued (never run inline) by startProvisioning and
-startReconciliation; stored reconciliations shown with their findings; another tenant's
+startReconciliation, an export of one target among them, and shown done or failed once a
+worker has run them; stored reconciliations shown with their findings; another tenant's
 targets, jobs and runs answered as missing; reseller, read-only and care keys refused
 the writes. The books are checked after the tests whose customers post charges."""
 
@@ -23,7 +24,7 @@ from bureau.app import create_app
 from bureau.graphql.permissions import IsIspAdmin, IsIspStaff
 from bureau.graphql.provisioning.types import ReconciliationFindingKind
 from bureau.platform import outbox
-from bureau.platform.provisioning import export, reconcile, targets
+from bureau.platform.provisioning import export, jobs, reconcile, targets
 from bureau.platform.provisioning.changes import EXPORT_ACTOR
 from bureau.platform.provisioning.listing import RECONCILE_ACTOR
 from bureau.platform.provisioning.tables import export_targets, reconciliations
@@ -51,7 +52,7 @@ DISABLE = ENABLE.replace("enableProvisioningTarget", "disableProvisioningTarget"
 REMOVE = """
 mutation($name: String!) { removeProvisioningTarget(name: $name) {
   __typename ... on RemovedProvisioningTarget { name } ... on NotFound { message } } }"""
-JOB = "id kind state period createdAt sentAt"
+JOB = "id kind state target period createdAt sentAt finishedAt error"
 JOBS_PAGE = f"""
 query($first: Int!, $after: String, $state: ProvisioningJobState) {{
   provisioningJobs(first: $first, after: $after, state: $state) {{
@@ -220,7 +221,16 @@ async def test_bad_input_is_refused_naming_the_field(office: Office) -> None:
     message, paths = failure(await add(office.isp, **UNIX | {"folder": "other"}))
     assert (paths, message) == ([["input", "name"]], "a target named 'unix' already exists; each target needs its own")
     message, paths = failure(await add(office.isp, **UNIX | {"name": "unix2"}))
-    assert (paths, message) == ([["input", "folder"]], "target 'unix' already writes to folder 'unix/main'")
+    assert (paths, message) == (
+        [["input", "folder"]],
+        "a target writing to folder 'unix/main' already exists; each target needs its own",
+    )
+    # The field is the one the platform names, though the message quotes the format and the name's value too.
+    message, paths = failure(await add(office.isp, name="mail", format="unix", options={"gid": "mail"}))
+    assert (paths, message) == (
+        [["input", "options"]],
+        "options for format 'unix': unix option 'gid' must be an integer, got 'mail'",
+    )
     assert await target_rows(office.books) == [("unix", "unix/main", True)]
 
 
@@ -245,8 +255,8 @@ async def test_a_targets_secret_is_sealed_and_never_returned(office: Office) -> 
     assert targets.target_secret(office.books.box, stored) == secret
 
 
-async def test_jobs_are_listed_after_a_service_change_queues_an_export(
-    office: Office, assert_ledger_sound: Any
+async def test_jobs_are_listed_after_a_service_change_queues_an_export_and_shown_done_or_failed_once_run(
+    office: Office, tmp_path: Path, assert_ledger_sound: Any
 ) -> None:
     assert (await office.reader(JOBS_PAGE, first=10))["provisioningJobs"]["edges"] == []
     await office.books.customer("pat", "box-monthly", "2026-11-01T00:00:00", prepaid=True)
@@ -255,13 +265,15 @@ async def test_jobs_are_listed_after_a_service_change_queues_an_export(
         queued = await queue_due(conn, time_zone("UTC"), datetime(2026, 12, 2, 3, 30, tzinfo=UTC))
     assert ("reconcile_tenant", "2026-12-02") in queued and len(queued) > 1
     page = (await office.reader(JOBS_PAGE, first=10))["provisioningJobs"]
-    jobs = [edge["node"] for edge in page["edges"]]
-    assert [(j["kind"], j["state"], j["period"], j["sentAt"]) for j in jobs] == [
-        ("RECONCILE", "PENDING", "2026-12-02", None),
-        ("EXPORT", "PENDING", None, None),
+    jobs_shown = [edge["node"] for edge in page["edges"]]
+    assert [(j["kind"], j["state"], j["period"], j["target"], j["sentAt"], j["finishedAt"]) for j in jobs_shown] == [
+        ("RECONCILE", "PENDING", "2026-12-02", None, None, None),
+        ("EXPORT", "PENDING", None, None, None, None),
     ]
     rows = await outbox_rows(office.books)
-    assert [int(j["id"]) for j in jobs] == [r[0] for r in reversed(rows) if r[1] in (EXPORT_ACTOR, RECONCILE_ACTOR)]
+    assert [int(j["id"]) for j in jobs_shown] == [
+        r[0] for r in reversed(rows) if r[1] in (EXPORT_ACTOR, RECONCILE_ACTOR)
+    ]
 
     await relay_everything(office.books)
     page = (await office.reader(JOBS_PAGE, first=1))["provisioningJobs"]
@@ -271,6 +283,22 @@ async def test_jobs_are_listed_after_a_service_change_queues_an_export(
     assert not rest["pageInfo"]["hasNextPage"]
     assert (await office.reader(JOBS_PAGE, first=10, state="PENDING"))["provisioningJobs"]["edges"] == []
     assert len((await office.reader(JOBS_PAGE, first=10, state="SENT"))["provisioningJobs"]["edges"]) == 2
+
+    # What the workers record: the export ran (no target: done at once), the reconciliation failed.
+    reconcile_id, export_id = (int(j["id"]) for j in jobs_shown)
+    await export.export_each(office.books.unit, office.books.box, tmp_path, job=export_id)
+    async with office.books.unit() as conn:
+        await jobs.record_failure(conn, reconcile_id, "directory: ldap://127.0.0.1:9 did not answer")
+    shown = [e["node"] for e in (await office.reader(JOBS_PAGE, first=10))["provisioningJobs"]["edges"]]
+    assert [(j["kind"], j["state"], j["error"]) for j in shown] == [
+        ("RECONCILE", "FAILED", "directory: ldap://127.0.0.1:9 did not answer"),
+        ("EXPORT", "DONE", None),
+    ]
+    for job in shown:
+        assert datetime.fromisoformat(job["sentAt"]) <= datetime.fromisoformat(job["finishedAt"]) <= datetime.now(UTC)
+    for state, kinds in (("DONE", ["EXPORT"]), ("FAILED", ["RECONCILE"]), ("SENT", []), ("PENDING", [])):
+        edges = (await office.reader(JOBS_PAGE, first=10, state=state))["provisioningJobs"]["edges"]
+        assert [e["node"]["kind"] for e in edges] == kinds, state
     bad = await office.reader.refused(JOBS_PAGE, first=10, after="bm9wZTox")
     assert "is not a cursor of this list" in bad
     await assert_ledger_sound(office.books.tenant)
@@ -285,19 +313,25 @@ async def test_start_provisioning_queues_one_outbox_message_and_runs_nothing(off
     await relay_everything(office.books)  # the exports adding them queued are gone to the workers
     before = await outbox_rows(office.books)
 
-    started = (await office.isp(START, target="unix"))["startProvisioning"]
-    assert (started["__typename"], started["kind"], started["state"], started["sentAt"]) == (
+    one = (await office.isp(START, target="unix"))["startProvisioning"]
+    assert (one["__typename"], one["kind"], one["state"], one["target"], one["sentAt"], one["finishedAt"]) == (
         "ProvisioningJob",
         "EXPORT",
         "PENDING",
+        "unix",
+        None,
         None,
     )
     after = await outbox_rows(office.books)
     assert after[: len(before)] == before
-    assert after[len(before) :] == [(int(started["id"]), EXPORT_ACTOR, {}, True)]
-    again = (await office.isp(START))["startProvisioning"]
-    assert again["id"] == started["id"], "an unsent export stands for a second request"
+    assert after[len(before) :] == [(int(one["id"]), EXPORT_ACTOR, {"target": "unix"}, True)]
+    assert (await office.isp(START, target="unix"))["startProvisioning"] == one, "an unsent export stands for another"
     assert await outbox_rows(office.books) == after
+
+    every = (await office.isp(START))["startProvisioning"]
+    assert (int(every["id"]) > int(one["id"]), every["target"]) == (True, None)
+    assert (await office.isp(START, target="unix"))["startProvisioning"] == every, "an export of all stands for one"
+    assert await outbox_rows(office.books) == [*after, (int(every["id"]), EXPORT_ACTOR, {}, True)]
 
     async with office.books.unit() as conn:
         runs = (await conn.execute(select(func.count()).select_from(export.export_runs))).scalar_one()
@@ -305,7 +339,7 @@ async def test_start_provisioning_queues_one_outbox_message_and_runs_nothing(off
     missing = (await office.isp(START, target="nope"))["startProvisioning"]
     assert missing == {"__typename": "NotFound", "message": "no export target named 'nope'"}
     message, paths = failure((await office.isp(START, target="radius"))["startProvisioning"])
-    assert paths == [["target"]] and "disabled" in message
+    assert (paths, message) == ([["target"]], "target 'radius' is disabled; enable it first")
 
 
 async def test_start_reconciliation_queues_the_nightly_actor(office: Office) -> None:

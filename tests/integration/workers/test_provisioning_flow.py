@@ -1,5 +1,5 @@
 """A service change reaches the export files through the outbox, the relay and a worker,
-on the PostgreSQL broker and on RabbitMQ."""
+on the PostgreSQL broker and on RabbitMQ; each job's outcome is recorded under its outbox id."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from sqlalchemy import select
 from bureau.platform import outbox
 from bureau.platform.catalog.plans import create_category, create_plan
 from bureau.platform.crypto.secretbox import SecretBox
-from bureau.platform.provisioning import targets
+from bureau.platform.provisioning import jobs, targets
 from bureau.platform.provisioning.changes import EXPORT_ACTOR
+from bureau.platform.provisioning.listing import Job, JobState, job_page
 from bureau.platform.settings import exports_root, load_settings
 from bureau.platform.subscribers.customers import Address, create_customer
 from bureau.platform.subscribers.resellers import add_realm
@@ -76,6 +77,20 @@ async def eventually(condition, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
+async def finished(engine, tenant, *ids: int) -> list[Job]:
+    """The jobs with these ids (every provisioning job when none is given), once each is
+    done or failed."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        async with tenant_unit(engine, tenant.ref, actor="test") as conn:
+            found = [job for job in await job_page(conn) if not ids or job.id in ids]
+        if found and all(job.state in (JobState.DONE, JobState.FAILED) for job in found):
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {WAIT_S} s waiting for jobs to finish: {found}")
+        await asyncio.sleep(0.05)
+
+
 @pytest.mark.parametrize("kind", ["postgres", "rabbitmq"])
 async def test_a_suspension_is_exported_within_seconds_of_its_commit(
     kind, request, engine, database_url, subscriber, tmp_path
@@ -89,6 +104,8 @@ async def test_a_suspension_is_exported_within_seconds_of_its_commit(
         async with tenant_unit(engine, tenant.ref, actor="test") as conn:
             await change_service_state(conn, service.id, "suspended")
         await eventually(lambda: "Auth-Type := Reject" in users.read_text(), "the suspension's export")
+        done = await finished(engine, tenant)
+    assert len(done) == 2 and all(job.state is JobState.DONE and job.error is None for job in done), done
     async with tenant_unit(engine, tenant.ref, actor="test") as conn:
         assert await outbox.pending(conn) == 0
         sent = (await conn.execute(select(outbox.outbox.c.actor).where(outbox.outbox.c.sent_at.is_not(None)))).all()
@@ -99,15 +116,15 @@ async def test_a_relay_that_dies_before_marking_its_messages_sent_sends_them_aga
     tenant = subscriber[0]
     sent: list[str] = []
 
-    def dies_after_sending(actor: str, to, args) -> None:
-        sent.append(actor)
+    def dies_after_sending(message: outbox.Message, to) -> None:
+        sent.append(message.actor)
         raise ConnectionResetError("relay lost its database connection after sending")
 
     with pytest.raises(ConnectionResetError):
         await relay_tenant(engine, tenant.ref, dies_after_sending)
-    assert await relay_tenant(engine, tenant.ref, lambda actor, to, args: sent.append(actor)) == 1
+    assert await relay_tenant(engine, tenant.ref, lambda message, to: sent.append(message.actor)) == 1
     assert sent == [EXPORT_ACTOR, EXPORT_ACTOR], "sent twice (actors are idempotent), never lost"
-    assert await relay_tenant(engine, tenant.ref, lambda actor, to, args: sent.append(actor)) == 0
+    assert await relay_tenant(engine, tenant.ref, lambda message, to: sent.append(message.actor)) == 0
 
 
 async def test_a_target_that_stays_down_is_retried_then_dead_lettered_while_the_others_export(
@@ -127,7 +144,21 @@ async def test_a_target_that_stays_down_is_retried_then_dead_lettered_while_the_
             assert time.monotonic() < deadline, f"no dead letter for {EXPORT_ACTOR} after {WAIT_S} s"
             letters.extend(await list_dead_letters(engine, tenant_slug=tenant.slug, actor_name=EXPORT_ACTOR))
             await asyncio.sleep(0.1)
+        (failed,) = await finished(engine, tenant)
+        # While it is up: an export of the file target alone, then a reconciliation without the directory.
+        async with tenant_unit(engine, tenant.ref, actor="test") as conn:
+            one = await jobs.queue_export(conn, "radius")
+        (radius,) = await finished(engine, tenant, one.id)
+        async with tenant_unit(engine, tenant.ref, actor="test") as conn:
+            await targets.set_target_enabled(conn, "directory", False)
+            night = await jobs.queue_reconciliation(conn)
+        (reconciled,) = await finished(engine, tenant, night.id)
     (letter,) = letters
     assert letter.attempts == FAST.max_retries + 1
     assert "directory" in letter.error and "ldap://127.0.0.1:9" in letter.error and "bind-pw" not in letter.error
     assert f'"alice@{realm}"' in users.read_text(), "the file target was exported all the same"
+    assert failed.state is JobState.FAILED and failed.finished_at is not None
+    assert failed.error is not None and failed.error.startswith("directory: ") and "ldap://127.0.0.1:9" in failed.error
+    assert "bind-pw" not in failed.error and tenant.slug not in failed.error
+    assert (radius.state, radius.target, radius.error) == (JobState.DONE, "radius", None), "the directory was left out"
+    assert (reconciled.state, reconciled.error) == (JobState.DONE, None)

@@ -7,8 +7,9 @@ import re
 import pytest
 from sqlalchemy import select, update
 
+from bureau.platform import outbox
 from bureau.platform.crypto.unix_crypt import sha512_crypt
-from bureau.platform.provisioning import export, files, targets
+from bureau.platform.provisioning import export, files, jobs, listing, targets
 from bureau.platform.provisioning.formats.base import FORMATS, options_from
 from bureau.platform.provisioning.tables import export_runs
 from bureau.platform.subscribers.services import change_service_state
@@ -147,21 +148,25 @@ async def test_a_password_set_before_hashes_were_kept_is_hashed_at_the_next_expo
 
 
 @pytest.mark.parametrize(
-    ("name", "format_name", "options", "folder", "message"),
+    ("name", "format_name", "options", "folder", "message", "field"),
     [
-        ("x", "ldif", {}, None, "unknown export format 'ldif'; known: bind, bsd"),
-        ("x", "unix", {"gid": "staff"}, None, "options for format 'unix'"),
-        ("x", "unix", {"colour": 1}, None, "colour"),
-        ("x", "unix", {}, "../etc", "target folder '../etc' must be a relative path"),
-        ("x", "unix", {}, "/etc", "target folder '/etc' must be a relative path"),
-        ("X Y", "unix", {}, None, "target name 'X Y' must be"),
-        ("x", "bind", {}, None, "options for format 'bind'"),
+        ("x", "ldif", {}, None, "unknown export format 'ldif'; known: bind, bsd", "format"),
+        ("x", "unix", {"gid": "staff"}, None, "options for format 'unix'", "options"),
+        ("x", "unix", {"colour": 1}, None, "colour", "options"),
+        ("x", "unix", {}, "../etc", "target folder '../etc' must be a relative path", "folder"),
+        ("x", "unix", {}, "/etc", "target folder '/etc' must be a relative path", "folder"),
+        ("X Y", "ldif", {}, "/etc", "target name 'X Y' must be", "name"),
+        ("x", "bind", {}, None, "options for format 'bind'", "options"),
+        ("x", "webhook", {"url": "https://hooks.isp.example/b"}, None, "webhook target needs a secret", "secret"),
     ],
 )
-async def test_a_target_that_cannot_work_is_refused_when_configured(isp, name, format_name, options, folder, message):
+async def test_a_target_that_cannot_work_is_refused_when_configured_naming_the_value(
+    isp, name, format_name, options, folder, message, field
+):
     async with isp.unit() as conn:
-        with pytest.raises(targets.TargetError, match=_escaped(message)):
+        with pytest.raises(targets.TargetError, match=_escaped(message)) as refused:
             await targets.add_target(conn, name, format_name, options, folder=folder)
+        assert refused.value.field == field
         assert await targets.list_targets(conn) == []
 
 
@@ -172,8 +177,92 @@ def _escaped(text: str) -> str:
 async def test_two_targets_cannot_share_a_name_or_a_folder(isp):
     async with isp.unit() as conn:
         await targets.add_target(conn, "unix", "unix")
-        with pytest.raises(targets.TargetError, match="a target named 'unix' already exists"):
+        with pytest.raises(targets.TargetError, match="a target named 'unix' already exists") as name:
             await targets.add_target(conn, "unix", "bsd")
-        with pytest.raises(targets.TargetError, match="a target writing to folder 'unix' already exists"):
+        with pytest.raises(targets.TargetError, match="a target writing to folder 'unix' already exists") as folder:
             await targets.add_target(conn, "bsd", "bsd", folder="unix")
+        assert (name.value.field, folder.value.field) == ("name", "folder")
         assert [t.format for t in await targets.list_targets(conn)] == ["unix"]
+
+
+async def sent_export(isp, target: str | None = None) -> listing.Job:
+    """An export job as the workers get it: queued (after the ones before it were sent), then sent."""
+    async with isp.unit() as conn:
+        await outbox.mark_sent(conn, await outbox.claim(conn))
+        job = await jobs.queue_export(conn, target)
+        await outbox.mark_sent(conn, await outbox.claim(conn))
+    return job
+
+
+async def job_of(isp, job: listing.Job) -> listing.Job:
+    async with isp.unit() as conn:
+        (found,) = [j for j in await listing.job_page(conn) if j.id == job.id]
+    return found
+
+
+async def test_an_export_of_one_target_exports_it_alone_and_records_its_job_done_with_it(configured, tmp_path):
+    isp = configured
+    job = await sent_export(isp, "radius")
+    assert (job.target, job.args, job.state) == ("radius", {"target": "radius"}, listing.JobState.PENDING)
+    results = await export.export_each(isp.unit, isp.box, tmp_path, only="radius", job=job.id)
+    assert [(r.target, type(r)) for r in results] == [("radius", export.Exported)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["freeradius"], "the other targets were not touched"
+    done = await job_of(isp, job)
+    assert (done.state, done.error) == (listing.JobState.DONE, None)
+    assert done.sent_at is not None and done.finished_at is not None and done.finished_at >= done.sent_at
+
+    gone = await sent_export(isp, "unix")
+    async with isp.unit() as conn:  # disabled after it was queued: nothing to export
+        await targets.set_target_enabled(conn, "unix", False)
+    assert await export.export_each(isp.unit, isp.box, tmp_path, only="unix", job=gone.id) == []
+    assert (await job_of(isp, gone)).state is listing.JobState.DONE
+    assert not (tmp_path / "unix").exists()
+
+
+async def test_a_job_with_a_failed_target_is_not_done_until_a_run_exports_them_all(configured, tmp_path):
+    isp = configured
+    job = await sent_export(isp)
+    (tmp_path / "mail").write_text("a file where the mail target's folder goes")
+    results = await export.export_each(isp.unit, isp.box, tmp_path, job=job.id)
+    assert [(r.target, isinstance(r, export.Failed)) for r in results] == [
+        ("dns", False),
+        ("mail", True),
+        ("radius", False),
+        ("unix", False),
+    ]
+    assert (await job_of(isp, job)).state is listing.JobState.SENT, "the last target's export did not make it done"
+    async with isp.unit() as conn:  # what the actor does with the failure, in a transaction of its own
+        await jobs.record_failure(conn, job.id, "mail: the folder is a file")
+    failed = await job_of(isp, job)
+    assert (failed.state, failed.error) == (listing.JobState.FAILED, "mail: the folder is a file")
+    async with isp.unit() as conn:
+        assert [j.id for j in await listing.job_page(conn, state=listing.JobState.FAILED)] == [job.id]
+        assert job.id not in [j.id for j in await listing.job_page(conn, state=listing.JobState.SENT)]
+
+    (tmp_path / "mail").unlink()  # a retry of the same message, once the cause is gone
+    assert all(
+        isinstance(r, export.Exported) for r in await export.export_each(isp.unit, isp.box, tmp_path, job=job.id)
+    )
+    again = await job_of(isp, job)
+    assert (again.state, again.error) == (listing.JobState.DONE, None)
+    assert again.finished_at is not None and failed.finished_at is not None and again.finished_at > failed.finished_at
+
+
+async def test_an_export_is_queued_for_an_enabled_target_only(configured):
+    isp = configured
+    async with isp.unit() as conn:
+        everything = await jobs.queue_export(conn)  # the one adding the targets queued stands for it
+        assert await jobs.queue_export(conn, "unix") == everything, "an unsent export of every target stands for one"
+        await outbox.mark_sent(conn, await outbox.claim(conn))
+        one = await jobs.queue_export(conn, "unix")
+        assert (one.id > everything.id, one.target) == (True, "unix")
+        assert await jobs.queue_export(conn, "unix") == one
+        with pytest.raises(targets.TargetNotFound, match="no export target named 'nope'"):
+            await jobs.queue_export(conn, "nope")
+        for name in ("dns", "mail", "radius", "unix"):
+            await targets.set_target_enabled(conn, name, False)
+        with pytest.raises(targets.TargetError, match="target 'unix' is disabled; enable it first") as disabled:
+            await jobs.queue_export(conn, "unix")
+        with pytest.raises(targets.TargetError, match="no export target is enabled") as none:
+            await jobs.queue_export(conn)
+    assert (disabled.value.field, none.value.field) == ("target", None)
