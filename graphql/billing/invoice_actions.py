@@ -137,8 +137,8 @@ class InvoiceActionMutations:
 
     @strawberry.mutation(
         permission_classes=[IsIspFinance],
-        description="Void an invoice: a credit note for the net left on each line. Refused while payments are"
-        " allocated to it. Voiding a void invoice changes nothing.",
+        description="Void an invoice: a credit note for the net left on each line, and its status reads void."
+        " Refused while payments are allocated to it. Voiding a void invoice changes nothing.",
     )
     async def void_invoice(self, info: Info[Any, Any], number: str, reason: str) -> VoidInvoiceResult:
         try:

@@ -32,7 +32,9 @@ class BillingQueries:
         after: str | None = None,
         customer: Annotated[str | None, strawberry.argument(description="Number, code or login.")] = None,
         period: Annotated[str | None, strawberry.argument(description="The billing month, YYYY-MM.")] = None,
-        status: Annotated[str | None, strawberry.argument(description="open or paid")] = None,
+        status: Annotated[
+            str | None, strawberry.argument(description="open, paid or void (paid leaves void invoices out)")
+        ] = None,
     ) -> Connection[Invoice]:
         size = page_size(first)
         key = after_key("invoice", after)
@@ -40,8 +42,8 @@ class BillingQueries:
             month = parse_period(period) if period is not None else None
         except ValueError as exc:
             raise Refused(str(exc)) from None
-        if status not in (None, "open", "paid"):
-            raise Refused(f"status {status!r} is not open or paid")
+        if status is not None and status not in domain.STATUSES:
+            raise Refused(f"status {status!r} is not one of {', '.join(domain.STATUSES)}")
         async with info.context.unit() as conn:
             try:
                 owner = await visible_customer(info, conn, customer) if customer is not None else None

@@ -53,7 +53,9 @@ class Invoice:
     total: Money
     open: Money = strawberry.field(description="What is still to pay on this invoice itself.")
     balance_due: Money = strawberry.field(description="What the invoice asked for, with the balance carried in.")
-    status: str = strawberry.field(description="open or paid")
+    status: str = strawberry.field(
+        description="open (something left to pay), paid, or void (voided by voidInvoice; nothing left to pay)"
+    )
     invoice_id: strawberry.Private[int]
 
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -26,6 +26,7 @@ from .sellers import from_snapshot
 from .tables import invoice_lines, invoices
 
 MAX_LIST = 1000
+STATUSES = ("open", "paid", "void")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,8 @@ class Invoice:
     paid_micros: int
     credited_micros: int
     entry_id: int | None
+    voided_at: datetime | None  # when `void_invoice` first voided it
+    void_reason: str | None
 
     @property
     def open_micros(self) -> int:
@@ -56,7 +59,12 @@ class Invoice:
 
     @property
     def status(self) -> str:
-        return "paid" if self.open_micros == 0 else "open"
+        """void once voided; else open while anything is left to pay, else paid. A credit
+        note on a paid invoice (or any on a prepaid one, issued paid) takes open below
+        zero: still paid, as the `invoice_page` filter, dunning and aging count it."""
+        if self.voided_at is not None:
+            return "void"
+        return "open" if self.open_micros > 0 else "paid"
 
 
 @cache  # built once: a statement is immutable, and building one costs more than running it
@@ -87,6 +95,8 @@ def _invoice(row: Row[Any]) -> Invoice:
         paid_micros=row.paid_micros,
         credited_micros=row.credited_micros,
         entry_id=row.entry_id,
+        voided_at=row.voided_at,
+        void_reason=row.void_reason,
     )
 
 
@@ -190,7 +200,7 @@ async def invoice_page(
     resellers: frozenset[int] | None = None,
 ) -> list[Invoice]:
     """Invoices newest first, before id `before_id` (keyset paging), at most `limit` (capped);
-    `status` "open" or "paid"; `resellers`: only invoices of customers they sold."""
+    `status` one of STATUSES (see `Invoice.status`); `resellers`: only invoices of customers they sold."""
     query = _query().order_by(invoices.c.id.desc()).limit(min(max(limit, 1), MAX_LIST))
     if before_id is not None:
         query = query.where(invoices.c.id < before_id)
@@ -201,12 +211,15 @@ async def invoice_page(
     if resellers is not None:
         query = query.where(customers.c.reseller_id.in_(sorted(resellers)))
     settled = invoices.c.gross_micros <= invoices.c.paid_micros + invoices.c.credited_micros
-    if status == "paid":
-        query = query.where(settled)
+    voided = invoices.c.voided_at.is_not(None)
+    if status == "void":
+        query = query.where(voided)
+    elif status == "paid":
+        query = query.where(settled, ~voided)
     elif status == "open":
-        query = query.where(~settled)
+        query = query.where(~settled, ~voided)
     elif status is not None:
-        raise BillingError(f"invoice status {status!r} is not open or paid")
+        raise BillingError(f"invoice status {status!r} is not one of {', '.join(STATUSES)}")
     return [_invoice(row) for row in await conn.execute(query)]
 
 

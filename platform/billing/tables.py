@@ -98,7 +98,10 @@ invoices = Table(
     Column("entry_id", BigInteger),
     Column("document", JSONB, nullable=False),
     created_at(),
+    Column("voided_at", DateTime(timezone=True)),  # t0015: the first void's time and reason, both or neither
+    Column("void_reason", Text),
     UniqueConstraint("customer_id", "period_start", name="uq_invoices_customer_period"),
+    CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="ck_invoices_void"),
     Index("ix_invoices_reseller_id", "reseller_id"),
     Index("ix_invoices_bill_run_id", "bill_run_id"),
 )

@@ -8,14 +8,16 @@ A prepaid invoice has no allocations (it is paid from the prepaid balance as it 
 issued), so voiding it returns its total to the prepaid balance, as credit notes do.
 
 Voiding is idempotent in effect: a line credited in full gets no new note, so voiding a
-void (or fully credited) invoice issues nothing and posts nothing.
+void (or fully credited) invoice issues nothing and posts nothing. The first void that
+succeeds records its time and reason on the invoice (`voided_at`, `void_reason`), which
+reads `void` from then on; voiding it again keeps them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bureau.platform.money import format_amount
@@ -24,20 +26,24 @@ from ..audit import log as audit
 from .credits import MAX_REASON_LENGTH, CreditNote, issue_credit_note
 from .errors import InvalidCredit
 from .invoices import Invoice, get_invoice
-from .tables import credit_notes, invoice_lines, payment_allocations
+from .tables import credit_notes, invoice_lines, invoices, payment_allocations
 
 
 @dataclass(frozen=True, slots=True)
 class Void:
-    invoice: Invoice  # as it stands after the void
-    credit_notes: tuple[CreditNote, ...]  # issued by this void; empty when it was void already
+    invoice: Invoice  # as it stands after the void: status "void"
+    credit_notes: tuple[CreditNote, ...]  # issued by this void; empty when it was void (or fully credited) already
 
 
 async def void_invoice(conn: AsyncConnection, *, invoice: str, reason: str) -> Void:
-    """Credit the remaining net of every line of `invoice` (see the module docstring)."""
+    """Credit the remaining net of every line of `invoice` and mark it void (see the module
+    docstring)."""
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_LENGTH:
         raise InvalidCredit(f"a reason of 1 to {MAX_REASON_LENGTH} characters is required")
+    why = reason.strip()
     found = await get_invoice(conn, invoice, for_update=True)
+    if found.voided_at is not None:  # its lines were all credited then, and nothing can be added to them since
+        return Void(found, ())
     allocated = (
         await conn.execute(
             select(func.coalesce(func.sum(payment_allocations.c.amount_micros), 0)).where(
@@ -73,10 +79,10 @@ async def void_invoice(conn: AsyncConnection, *, invoice: str, reason: str) -> V
     for position, left in remaining:
         if left > 0:
             notes.append(
-                await issue_credit_note(conn, invoice=invoice, line=position, amount_micros=int(left), reason=reason)
+                await issue_credit_note(conn, invoice=invoice, line=position, amount_micros=int(left), reason=why)
             )
-    if notes:
-        await audit.record(
-            conn, "billing.invoice.void", f"invoice:{invoice}", reason=reason, credit_notes=[n.number for n in notes]
-        )
+    await conn.execute(update(invoices).where(invoices.c.id == found.id).values(voided_at=func.now(), void_reason=why))
+    await audit.record(
+        conn, "billing.invoice.void", f"invoice:{invoice}", reason=why, credit_notes=[n.number for n in notes]
+    )
     return Void(await get_invoice(conn, invoice), tuple(notes))

@@ -1,9 +1,10 @@
 """Invoice and payment actions through /graphql (and the PDF download) alone, on a priced
 tenant: a PDF link that downloads the real PDF and a 404 for any bad token; credit notes
-and voids that change the invoice's open amount and the books; allocation by hand in
-parts, with commission; refunds with replay and over-refund refusal; and another
-tenant's or reseller's objects answered exactly like missing ones, the books untouched.
-Every money-moving test ends with sound books."""
+and voids that change the invoice's open amount and the books (a void invoice reads and
+lists as void, not paid); allocation by hand in parts, with commission; refunds with
+replay and over-refund refusal; and another tenant's or reseller's objects answered
+exactly like missing ones, the books untouched. Every money-moving test ends with sound
+books."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ mutation($input: RefundPaymentInput!) {{ refundPayment(input: $input) {{
   __typename ... on Refund {{ id payment {{ {PAYMENT} }} amount {{ micros formatted }} reason replayed }}
   ... on NotFound {{ message }} ... on ValidationError {{ message fields {{ path message }} }}
   ... on InsufficientFunds {{ message availableMicros }} }} }}"""
+INVOICES = "query($status: String) { invoices(status: $status) { nodes { number status } } }"
 PAY = """
 mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
   __typename ... on Payment { id unallocated { micros } } } }"""
@@ -221,7 +223,11 @@ async def test_credit_note_and_void_take_the_invoice_back_in_the_books(shop: Sho
     void = (await shop.finance(VOID, number=first, reason="customer never connected"))["voidInvoice"]
     assert void["__typename"] == "InvoiceVoid", void
     assert [(n["line"], n["net"]["micros"]) for n in void["creditNotes"]] == [(1, 15 * DOLLAR), (2, 19_990_000)]
-    assert (void["invoice"]["open"]["micros"], void["invoice"]["status"]) == (0, "paid")
+    assert (void["invoice"]["open"]["micros"], void["invoice"]["status"]) == (0, "void")
+    listed = {s: (await shop.reader(INVOICES, status=s))["invoices"]["nodes"] for s in ("void", "paid", "open")}
+    assert listed["void"] == [{"number": first, "status": "void"}]
+    assert listed["paid"] == [] and first not in [n["number"] for n in listed["open"]]
+    assert "'gone' is not one of open, paid, void" in await shop.reader.refused(INVOICES, status="gone")
     before = await state(shop)
     again = (await shop.isp(VOID, number=first, reason="again"))["voidInvoice"]
     assert (again["creditNotes"], again["invoice"]) == ([], void["invoice"])

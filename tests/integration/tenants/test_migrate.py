@@ -1,21 +1,30 @@
-"""`migrate_all`: shared schema, then every tenant in its own transaction, reported per tenant.
+"""`migrate_all`: shared schema, then every tenant in its own transaction, reported per tenant;
+and the data a migration carries over into an existing tenant.
 
-These tests run on a database of their own (`own_engine`, see conftest.py), so a report
-lists exactly the tenants made here.
+The `migrate_all` tests run on a database of their own (`own_engine`, see conftest.py), so
+a report lists exactly the tenants made here; a data migration's test upgrades its own
+tenant alone, on the run's database.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bureau.platform.audit.tables import audit_log
+from bureau.platform.billing.invoices import get_invoice
+from bureau.platform.billing.period import parse_period
+from bureau.platform.billing.run import bill_run
+from bureau.platform.billing.voids import void_invoice
 from bureau.platform.ledger.tables import entities
 from bureau.tenants import lifecycle, migrate
 from bureau.tenants.lifecycle import Tenant
 from bureau.tenants.routing import tenant_unit
+from tests.integration.platform.billing.conftest import at, make_books
 
 HEAD = migrate.head_revision("tenant")
 
@@ -120,3 +129,33 @@ async def test_migrate_all_waits_for_a_tenant_being_created(own_engine: AsyncEng
 @pytest.mark.parametrize("tree", ["shared", "tenant"])
 def test_each_migration_tree_has_one_head(tree: str) -> None:
     assert migrate.head_revision(tree) is not None
+
+
+async def test_t0015_gives_invoices_voided_before_it_their_void_from_the_audit_log(
+    engine: AsyncEngine, make_tenant: Any, assert_ledger_sound: Any
+) -> None:
+    books = await make_books(engine, make_tenant, "mig")
+    for name in ("bob", "ann"):
+        await books.customer(name, "dsl-10", "2026-09-01T00:00:00")
+    await bill_run(books.unit, parse_period("2026-09"), now=at("2026-11-23T12:00:00"))
+    async with books.unit() as conn:
+        await void_invoice(conn, invoice="INV-000001", reason="never connected")
+    # A tenant that voided under t0014: no void columns, the void only in the audit log.
+    schema = books.tenant.schema
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                f'ALTER TABLE "{schema}".invoices DROP CONSTRAINT ck_invoices_void, '
+                "DROP COLUMN voided_at, DROP COLUMN void_reason"
+            )
+        )
+    await set_version(engine, books.tenant, "t0014")
+    async with tenant_unit(engine, books.tenant.ref, actor="migrate") as conn:
+        assert await migrate.upgrade_tenant(conn, books.tenant.slug) == HEAD
+    async with books.unit() as conn:
+        voided = await get_invoice(conn, "INV-000001")
+        other = await get_invoice(conn, "INV-000002")
+        logged = (await conn.execute(select(audit_log.c.at).where(audit_log.c.action == "billing.invoice.void"))).one()
+    assert (voided.status, voided.void_reason, voided.voided_at) == ("void", "never connected", logged.at)
+    assert (other.status, other.voided_at, other.void_reason) == ("open", None, None)
+    await assert_ledger_sound(books.tenant)

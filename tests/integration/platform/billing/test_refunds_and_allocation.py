@@ -1,7 +1,8 @@
 """Invoice and payment actions on real PostgreSQL, below the API: the last credit of a
-line takes the rest of its tax, voids (post-paid and prepaid, and the rule against
-voiding a paid invoice), allocation in parts followed by the oldest-first rule on the
-same pair, refunds, and the signed PDF link tokens. Sound books after each."""
+line takes the rest of its tax, voids (post-paid and prepaid, the void status and its
+filter, and the rule against voiding a paid invoice), allocation in parts followed by
+the oldest-first rule on the same pair, refunds, and the signed PDF link tokens. Sound
+books after each."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 from bureau.platform.billing import links
 from bureau.platform.billing.allocation import allocate_payment
 from bureau.platform.billing.credits import issue_credit_note
-from bureau.platform.billing.errors import InvalidCredit, InvalidPayment
-from bureau.platform.billing.invoices import get_invoice
+from bureau.platform.billing.errors import BillingError, InvalidCredit, InvalidPayment
+from bureau.platform.billing.invoices import STATUSES, get_invoice, invoice_page
 from bureau.platform.billing.payments import NotAvailable, get_payment, record_payment
 from bureau.platform.billing.period import parse_period
 from bureau.platform.billing.refunds import refund_payment
@@ -40,23 +41,41 @@ async def test_the_last_credit_of_a_line_takes_the_rest_of_its_tax(books: Books,
     await assert_ledger_sound(books.tenant)
 
 
-async def test_void_credits_what_is_left_and_voiding_again_issues_nothing(
+async def test_void_credits_what_is_left_and_marks_the_invoice_void_once(
     books: Books, assert_ledger_sound: Any
 ) -> None:
     bob = await books.customer("bob", "dsl-10", "2026-09-01T00:00:00")
     await bill_run(books.unit, parse_period("2026-09"), now=NOW)
+    before = datetime.now(UTC)
     async with books.unit() as conn:
         await issue_credit_note(conn, invoice="INV-000001", line=2, amount_micros=9_990_000, reason="outage")
-        void = await void_invoice(conn, invoice="INV-000001", reason="never connected")
-        again = await void_invoice(conn, invoice="INV-000001", reason="never connected")
+        void = await void_invoice(conn, invoice="INV-000001", reason=" never connected ")
         owed = (await query_account(conn, bob.entity_id, "1100")).balance
         tax = (await query_account(conn, (await isp_entity(conn)).id, "2100")).balance
+    async with books.unit() as conn:  # another transaction: a later time, had it been written
+        again = await void_invoice(conn, invoice="INV-000001", reason="asked twice")
     assert [(n.line, n.net_micros) for n in void.credit_notes] == [(1, 15 * DOLLAR), (2, 20 * DOLLAR)]
     assert (void.invoice.open_micros, void.invoice.credited_micros, again.credit_notes) == (0, 47_240_000, ())
+    assert (void.invoice.status, void.invoice.void_reason) == ("void", "never connected")
+    assert void.invoice.voided_at is not None and before <= void.invoice.voided_at <= datetime.now(UTC)
+    assert again.invoice == void.invoice, "the first void's time and reason stand"
     assert (owed, tax) == (0, 0)
     with pytest.raises(InvalidCredit, match="reason"):
         async with books.unit() as conn:
             await void_invoice(conn, invoice="INV-000001", reason="")
+
+    await bill_run(books.unit, parse_period("2026-10"), now=NOW)  # INV-000002: 31.49, then paid in full
+    async with books.unit() as conn:
+        await record_payment(
+            conn, customer=bob.number, amount_micros=31_490_000, method="cash", idempotency_key="oct",
+            invoice_numbers=["INV-000002"],
+        )  # fmt: skip
+        listed = {status: [i.number for i in await invoice_page(conn, status=status)] for status in STATUSES}
+        paid = await get_invoice(conn, "INV-000002")
+        with pytest.raises(BillingError, match="'gone' is not one of open, paid, void"):
+            await invoice_page(conn, status="gone")
+    assert listed == {"open": [], "paid": ["INV-000002"], "void": ["INV-000001"]}
+    assert (paid.status, paid.voided_at, paid.void_reason) == ("paid", None, None)
     await assert_ledger_sound(books.tenant)
 
 
@@ -72,9 +91,13 @@ async def test_a_prepaid_invoice_is_voided_back_onto_the_balance_and_a_paid_one_
         kims = (await get_invoice(conn, "INV-000001")).customer_id == kim.id
         prepaid, postpaid = ("INV-000001", "INV-000002") if kims else ("INV-000002", "INV-000001")
         await record_payment(conn, customer=bob.number, amount_micros=DOLLAR, method="cash", idempotency_key="b")
+        await issue_credit_note(conn, invoice=prepaid, line=1, amount_micros=DOLLAR, reason="late start")
+        credited = await get_invoice(conn, prepaid)
         void = await void_invoice(conn, invoice=prepaid, reason="goodwill")
         balance = (await query_account(conn, kim.entity_id, "1000")).balance
-    assert len(void.credit_notes) == 1 and balance == 10 * DOLLAR
+    # Issued paid, then credited: open is below zero, and the invoice is still paid until voided.
+    assert (credited.open_micros, credited.status) == (-1_050_000, "paid")
+    assert (len(void.credit_notes), void.invoice.status, balance) == (1, "void", 10 * DOLLAR)
     with pytest.raises(InvalidCredit, match=r"1\.00 USD of payments allocated"):
         async with books.unit() as conn:
             await void_invoice(conn, invoice=postpaid, reason="wrong")
