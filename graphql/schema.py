@@ -19,6 +19,7 @@ from .billing.dunning import DunningMutations, DunningQueries
 from .billing.invoice_actions import InvoiceActionMutations, InvoiceActionQueries
 from .billing.mutations import BillingMutations
 from .billing.queries import BillingQueries
+from .billing.refund_queries import RefundQueries
 from .billing.runs import BillRunMutations, BillRunQueries
 from .catalog.mutations import CatalogMutations
 from .catalog.queries import CatalogQueries
@@ -68,6 +69,7 @@ class Query(
     NetworkQueries,
     ProvisioningQueries,
     ReportsQueries,
+    RefundQueries,
 ):
     pass
 

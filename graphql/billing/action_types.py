@@ -84,7 +84,9 @@ class Refund:
     amount: Money
     reason: str
     created_at: datetime
-    replayed: bool = strawberry.field(description="True when this key was already used: the first refund.")
+    replayed: bool = strawberry.field(
+        description="True when this key was already used: the first refund. Always false in `refunds`."
+    )
 
     @classmethod
     def of(cls, refund: refunds.Refund, currency: str) -> Refund:

@@ -14,12 +14,17 @@ down) and the ISP's clearing account for the payment's method is credited (the m
 leaves). Refunds are idempotent on the caller's key: the same key with the same figures
 returns the first refund (replayed), with other figures it is refused, and either way
 nothing posts twice.
+
+`refund_page` lists refunds newest first, a keyset page at a time, by customer, by
+payment, or within a reseller subtree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -27,8 +32,13 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
+    Row,
+    Select,
     Table,
     Text,
+    any_,
+    bindparam,
     func,
     insert,
     select,
@@ -39,19 +49,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bureau.platform.money import format_amount
 
 from ..audit import log as audit
+from ..db.arrays import id_array
 from ..db.columns import created_at
 from ..db.schema import tenant_metadata
 from ..ledger.entities import isp_entity, query_account
 from ..ledger.posting import post_entry
 from ..ledger.rules import MAX_KEY_LENGTH, NewEntry, credit, debit
 from ..subscribers.customers import get_customer
+from ..subscribers.tables import customers
 from .allocation import checked_amount
 from .credits import MAX_REASON_LENGTH
 from .errors import InvalidPayment
-from .payments import CLEARING, NotAvailable, Payment, get_payment
+from .payments import CLEARING, Method, NotAvailable, Payment, get_payment
 from .tables import payments
 
 MAX_REFUND_KEY_LENGTH = MAX_KEY_LENGTH - 20  # the entry key is "refund:" + the caller's key
+MAX_PAGE = 1000  # refunds in one `refund_page`
 
 # Mirrors migration t0011 (append-only).
 refunds = Table(
@@ -76,7 +89,7 @@ class Refund:
     reason: str
     entry_id: int
     created_at: datetime
-    replayed: bool
+    replayed: bool  # always False in `refund_page`
 
 
 def _checked(reason: object, key: object) -> tuple[str, str]:
@@ -161,3 +174,94 @@ async def refund_payment(
         reason=why,
     )
     return Refund(row.id, await get_payment(conn, paid.id), amount, why, posted.id, row.created_at, replayed=False)
+
+
+@cache  # one statement per set of filters, built once: SQLAlchemy keeps its cache key
+def _page_query(*, after: bool, customer: bool, payment: bool, scoped: bool) -> Select[Any]:
+    """Refunds newest first with their payment as it stands now and its customer's number;
+    each filter present is a bound parameter (`after_id`, `customer`, `payment_id`,
+    `resellers`), and so is `limit`."""
+    query = (
+        select(
+            refunds.c.id,
+            refunds.c.payment_id,
+            refunds.c.amount_micros,
+            refunds.c.reason,
+            refunds.c.entry_id,
+            refunds.c.created_at,
+            payments.c.kind,
+            payments.c.method,
+            payments.c.amount_micros.label("paid_micros"),
+            payments.c.unallocated_micros,
+            payments.c.received_at,
+            payments.c.reference,
+            payments.c.entry_id.label("payment_entry_id"),
+            customers.c.customer_number,
+        )
+        .join(payments, payments.c.id == refunds.c.payment_id)
+        .join(customers, customers.c.id == payments.c.customer_id)
+        .order_by(refunds.c.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if after:
+        query = query.where(refunds.c.id < bindparam("after_id", type_=BigInteger))
+    if customer:
+        query = query.where(customers.c.customer_number == bindparam("customer", type_=Text))
+    if payment:
+        query = query.where(refunds.c.payment_id == bindparam("payment_id", type_=BigInteger))
+    if scoped:
+        query = query.where(customers.c.reseller_id == any_(id_array("resellers")))
+    return query
+
+
+def _listed(row: Row[Any]) -> Refund:
+    paid = Payment(
+        id=row.payment_id,
+        customer=row.customer_number,
+        kind=row.kind,
+        method=Method(row.method),
+        amount_micros=row.paid_micros,
+        unallocated_micros=row.unallocated_micros,
+        received_at=row.received_at,
+        reference=row.reference,
+        entry_id=row.payment_entry_id,
+        replayed=False,
+    )
+    return Refund(row.id, paid, row.amount_micros, row.reason, row.entry_id, row.created_at, replayed=False)
+
+
+async def refund_page(
+    conn: AsyncConnection,
+    *,
+    after_id: int | None,
+    limit: int,
+    resellers: frozenset[int] | None,
+    customer: str | None = None,
+    payment_id: int | None = None,
+) -> list[Refund]:
+    """Refunds newest first, each with its payment as it stands now (customer number and
+    method included; allocations not listed), at most `limit` (1 to MAX_PAGE).
+
+    Keyset paging: `after_id` is the id of the last refund of the previous page, and this
+    page goes on after it in this order (ids below it; None: from the newest). Filters:
+    `customer`, a customer number ("C000123", as `get_customer` answers a reference);
+    `payment_id`, one payment's refunds; `resellers`, only refunds of customers those
+    resellers sold (a reseller's view; None: the whole tenant, the ISP's own customers
+    included).
+    """
+    query = _page_query(
+        after=after_id is not None,
+        customer=customer is not None,
+        payment=payment_id is not None,
+        scoped=resellers is not None,
+    )
+    values: dict[str, Any] = {"limit": min(max(limit, 1), MAX_PAGE)}
+    if after_id is not None:
+        values["after_id"] = after_id
+    if customer is not None:
+        values["customer"] = customer
+    if payment_id is not None:
+        values["payment_id"] = payment_id
+    if resellers is not None:
+        values["resellers"] = sorted(resellers)
+    return [_listed(row) for row in await conn.execute(query, values)]

@@ -30,6 +30,7 @@ from bureau.app import create_app
 from bureau.graphql.schema import build_schema
 from bureau.platform.billing.payments import record_payment
 from bureau.platform.billing.period import parse_period
+from bureau.platform.billing.refunds import refund_payment
 from bureau.platform.billing.run import bill_run
 from bureau.platform.catalog import plans, versions
 from bureau.platform.catalog.components import PriceComponent
@@ -98,6 +99,8 @@ CASES: dict[str, Case] = {
     "invoices": ("query($c: String!) { r: invoices(customer: $c) { edges { node { number } } } }",
                  v(c="customer"), HIDDEN, HIDDEN),
     "invoice": ("query($n: String!) { r: invoice(number: $n) { __typename } }", v(n="invoice"), HIDDEN, HIDDEN),
+    "refunds": ("{ r: refunds(first: 100) { edges { node { id reason"
+                " payment { customer } } } } }", fixed(), LISTED, LISTED),
     "plans": ("{ r: plans(first: 100) { edges { node { code } } } }", fixed(), OWN, OWN),
     "plan": ('{ r: plan(code: "dsl-10") { __typename } }', fixed(), OWN, OWN),
     "categories": ("{ r: categories(first: 100) { edges { node { code } } } }", fixed(), OWN, OWN),
@@ -299,6 +302,11 @@ async def world(engine: AsyncEngine, make_tenant: Any) -> AsyncIterator[tuple[Wo
             )
             for c in (own[2], south, prepaid)
         }
+        for number, payment in paid.items():  # something for the refunds list to hide
+            await refund_payment(
+                conn, payment_id=payment.id, amount_micros=1_000_000, reason=f"victimrefund {number}",
+                idempotency_key=f"iso-refund-{number}",
+            )  # fmt: skip
         batch, _ = await create_batch(
             conn, name="victimbatch", value_micros=5_000_000, count=2, expires_at=datetime.now(UTC) + timedelta(30),
             reseller_id=(await resellers.get_reseller(conn, "south")).entity_id,
@@ -318,7 +326,7 @@ async def world(engine: AsyncEngine, make_tenant: Any) -> AsyncIterator[tuple[Wo
         ),
     }
     a_markers = (a.tenant.slug, "Ownone", "Southsam", "Northnick", "Southpia", "victimbatch", "victim-nas",
-                 "victimtarget", "victimkey", "Resellernorth", "Resellersouth", a.realm)  # fmt: skip
+                 "victimtarget", "victimkey", "Resellernorth", "Resellersouth", a.realm, "victimrefund")  # fmt: skip
     from_a = Victim(
         customer=own[2].number, service=str(max(services)), invoice="INV-000005", reseller="south",
         payment=str(paid[own[2].number].id), batch=str(batch.id), session=str(sessions[0]), nas="10.99.0.7",
@@ -331,7 +339,7 @@ async def world(engine: AsyncEngine, make_tenant: Any) -> AsyncIterator[tuple[Wo
         payment=str(paid[south.number].id), batch=str(batch.id), session=str(sessions[0]), nas="10.99.0.7",
         realm=f"south.{a.realm}", target="victimtarget", key=victim_key.key.key_id, slug=a.tenant.slug,
         markers=("Ownone", "Owntwo", "Southsam", "Southpia", "victimbatch", "victim-nas", "victimtarget", "victimkey",
-                 "Resellersouth", f"south.{a.realm}"),
+                 "Resellersouth", f"south.{a.realm}", "victimrefund"),
     )  # fmt: skip
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(engine, box=a.box)), base_url="http://bureau.test"
